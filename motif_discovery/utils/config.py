@@ -1,0 +1,259 @@
+"""JSON configuration: `extends` merging, typed validation, `--set` overrides.
+
+Every config is merged on top of `configs/default_config.json`, which holds every key
+with the paper's defaults and documents it (a key `_name` documents `name`). The
+merged tree is validated against the dataclasses below before any work is done:
+unknown keys, wrong types and out-of-range values raise `InputError` naming the key
+path (with a suggestion for misspelt keys).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from motif_discovery.utils.errors import InputError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "default_config.json"
+
+
+def _positive(v: float) -> bool:
+    return v > 0
+
+
+def _unit_interval(v: float) -> bool:
+    return 0.0 <= v <= 1.0
+
+
+def _at_least_one(v: int) -> bool:
+    return v >= 1
+
+
+def _field(check: typing.Callable[[Any], bool], rule: str) -> Any:
+    """A config field whose value (each element of a list) must satisfy `check`."""
+    return field(metadata={"check": check, "rule": rule})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where and how the pipeline runs."""
+
+    run_dir: str
+    seed: int
+    device: Literal["auto", "cpu", "cuda"]
+    dtype: Literal["float32", "float64"]
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which inputs feed the pipeline."""
+
+    source: Literal["synthetic"]
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """The planted two-view generator (hypotheses_experiment/generate_data.py)."""
+
+    setting: Literal["easy", "crossed"]
+    n_prefixes: int = _field(_at_least_one, "must be >= 1")
+    n: int = _field(_at_least_one, "must be >= 1")
+    d_e: int = _field(_at_least_one, "must be >= 1")
+    d_a: int = _field(_at_least_one, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class ClusteringConfig:
+    """Stage 5: rate-distortion clustering (SPEC stage 5)."""
+
+    beta: float | list[float] = _field(_positive, "must be > 0")
+    gamma: float | list[float] = _field(_unit_interval, "must be in [0, 1]")
+    K_max: int = _field(_at_least_one, "must be >= 1")
+    K_clamp: int = _field(_at_least_one, "must be >= 1")
+    distortion_scale: Literal["sum", "per_dim"]
+    semantic_center: Literal["mean", "spherical"]
+    tol: float = _field(_positive, "must be > 0")
+    max_iter: int = _field(_at_least_one, "must be >= 1")
+    warm_start: bool
+    baselines: list[Literal["Single", "KM-S", "KM-A", "Co-Reg"]]
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole pipeline configuration."""
+
+    run: RunConfig
+    data: DataConfig
+    synthetic: SyntheticConfig
+    clustering: ClusteringConfig
+
+    def section(self, name: str) -> Any:
+        """One top-level section by name."""
+        return getattr(self, name)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; values of `override` win, lists are replaced whole."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_config_file(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read one JSON config and resolve its `extends` (relative to its own folder)."""
+    path = path.resolve()
+    if path in chain:
+        raise InputError(f"{path}: 'extends' cycle: {' -> '.join(str(p) for p in (*chain, path))}")
+    if not path.is_file():
+        raise InputError(f"{path}: config file not found")
+    try:
+        tree = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: invalid JSON at line {err.lineno}: {err.msg}") from err
+    if not isinstance(tree, dict):
+        raise InputError(f"{path}: a config must be a JSON object")
+    parent = tree.pop("extends", None)
+    if parent is None:
+        return tree
+    if not isinstance(parent, str):
+        raise InputError(f"{path}: 'extends' must be a path string, got {parent!r}")
+    return deep_merge(_read_config_file(path.parent / parent, (*chain, path)), tree)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`a.b=value` -> (["a", "b"], value); value parsed as JSON, else kept as a string."""
+    if "=" not in text:
+        raise InputError(f"--set {text!r}: expected KEY=VALUE, e.g. clustering.beta=2.0")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(tree: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `--set` overrides to a merged tree (key validity is checked later)."""
+    for text in overrides:
+        path, value = parse_override(text)
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InputError(f"--set {text!r}: {part} is not a section")
+        node[path[-1]] = value
+    return tree
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check `value` against the annotation `tp`; ints are accepted as floats."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(tp):
+            try:
+                return _coerce(value, option, key)
+            except InputError as err:
+                errors.append(str(err))
+        raise InputError(f"{key}: {value!r} is not {_type_name(tp)}")
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise InputError(f"{key}: {value!r} is not one of {list(allowed)}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise InputError(f"{key}: expected a list, got {value!r}")
+        (inner,) = typing.get_args(tp)
+        return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is type(None):
+        if value is not None:
+            raise InputError(f"{key}: expected null, got {value!r}")
+        return None
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{key}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise InputError(f"{key}: expected a string, got {value!r}")
+        return value
+    if is_dataclass(tp):
+        return build_section(tp, value, key)
+    raise TypeError(f"unsupported config annotation {tp!r} at {key}")
+
+
+def _unknown_key_error(key: str, name: str, known: list[str]) -> InputError:
+    close = difflib.get_close_matches(name, known, n=1)
+    prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
+    hint = f"; did you mean {prefix}{close[0]}?" if close else f"; known keys: {sorted(known)}"
+    return InputError(f"{key}: unknown key{hint}")
+
+
+def build_section(cls: type, tree: Any, key: str) -> Any:
+    """Validate a dict against dataclass `cls` (types, ranges, unknown and missing keys)."""
+    if not isinstance(tree, dict):
+        raise InputError(f"{key or 'config'}: expected an object, got {tree!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in fields(cls)]
+    for name in tree:
+        if name.startswith("_"):
+            if name[1:] not in names and name != "_doc":
+                raise InputError(f"{key}.{name}: documents no key of {key or 'config'}")
+            continue
+        if name not in names:
+            raise _unknown_key_error(f"{key}.{name}" if key else name, name, names)
+    values = {}
+    for f in fields(cls):
+        path = f"{key}.{f.name}" if key else f.name
+        if f.name not in tree:
+            raise InputError(f"{path}: missing key (add it to {DEFAULT_CONFIG.name})")
+        value = _coerce(tree[f.name], hints[f.name], path)
+        check = f.metadata.get("check")
+        if check is not None:
+            for item in value if isinstance(value, list) else [value]:
+                if not check(item):
+                    raise InputError(f"{path}: {item!r} {f.metadata['rule']}")
+        values[f.name] = value
+    return cls(**values)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Merge default_config.json <- `path` (with its `extends`) <- `--set` overrides; validate."""
+    tree = _read_config_file(DEFAULT_CONFIG)
+    if path is not None:
+        tree = deep_merge(tree, _read_config_file(Path(path)))
+    tree = apply_overrides(tree, list(overrides or []))
+    return build_section(Config, tree, "")
+
+
+def to_dict(config: Any) -> Any:
+    """The validated config as plain JSON data (for config.resolved.json and fingerprints)."""
+    if is_dataclass(config):
+        return {f.name: to_dict(getattr(config, f.name)) for f in fields(config)}
+    if isinstance(config, list | tuple):
+        return [to_dict(v) for v in config]
+    return config

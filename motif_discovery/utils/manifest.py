@@ -1,0 +1,127 @@
+"""The run manifest and per-unit done records.
+
+`<run_dir>/manifest.json` maps each stage to its status, fingerprint, outputs (+sha256),
+timings and library versions. Inside a stage the unit of work is one prefix: each unit
+writes its outputs atomically, then a done record `<stage_dir>/.done/<unit>.json` that
+holds the unit's fingerprint and the sha256 of each output. A unit is skipped only when
+its record exists, the fingerprint is unchanged and every output still has its hash, so
+a killed stage resumes where it stopped and an edited config reruns what it affects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Iterable, Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from motif_discovery.utils.io import read_json, sha256_file, write_json
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+VERSIONED_LIBRARIES = ("torch", "numpy", "scikit-learn", "transformers", "circuit-tracer")
+
+
+def code_version(paths: Iterable[str]) -> str:
+    """sha256 over the sources of the given package subpaths (files or folders)."""
+    digest = hashlib.sha256()
+    for rel in sorted(paths):
+        target = PACKAGE_ROOT / rel
+        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        for file in files:
+            digest.update(str(file.relative_to(PACKAGE_ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def config_subset(config_tree: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """The values of dotted config keys (`clustering`, `run.seed`) a stage reads."""
+    subset = {}
+    for key in keys:
+        node: Any = config_tree
+        for part in key.split("."):
+            node = node[part]
+        subset[key] = node
+    return subset
+
+
+def fingerprint(config_values: dict[str, Any], code: str, inputs: dict[str, str]) -> str:
+    """sha256 of (config values read, code version, input hashes)."""
+    blob = json.dumps({"config": config_values, "code": code, "inputs": inputs}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries that shape results."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_LIBRARIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return versions
+
+
+class Manifest:
+    """`<run_dir>/manifest.json`, updated under a file lock (shards may share a run dir)."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.path = Path(run_dir) / "manifest.json"
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict[str, Any]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            data = read_json(self.path) if self.path.exists() else {"stages": {}}
+            yield data
+            write_json(self.path, data)
+
+    def read(self) -> dict[str, Any]:
+        """The manifest as a dict ({"stages": {}} when none exists yet)."""
+        return read_json(self.path) if self.path.exists() else {"stages": {}}
+
+    def update_stage(self, stage: str, **fields: Any) -> None:
+        """Merge `fields` into the stage's entry and stamp the time."""
+        with self._locked() as data:
+            entry = data["stages"].setdefault(stage, {})
+            entry.update(fields)
+            entry["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class DoneRecords:
+    """Per-unit done records of one stage, in `<stage_dir>/.done/`."""
+
+    def __init__(self, stage_dir: str | Path) -> None:
+        self.dir = Path(stage_dir) / ".done"
+
+    def _path(self, unit: str) -> Path:
+        return self.dir / f"{unit}.json"
+
+    def is_done(self, unit: str, unit_fingerprint: str) -> bool:
+        """True when the unit's record matches the fingerprint and its outputs are intact."""
+        path = self._path(unit)
+        if not path.exists():
+            return False
+        record = read_json(path)
+        if record.get("fingerprint") != unit_fingerprint:
+            return False
+        return all(
+            Path(out).is_file() and sha256_file(out) == sha
+            for out, sha in record["outputs"].items()
+        )
+
+    def mark_done(
+        self, unit: str, unit_fingerprint: str, outputs: Iterable[Path]
+    ) -> dict[str, str]:
+        """Record the unit as complete with the sha256 of each output; returns the hashes."""
+        hashes = {str(out): sha256_file(out) for out in outputs}
+        write_json(self._path(unit), {"fingerprint": unit_fingerprint, "outputs": hashes})
+        return hashes
+
+    def outputs(self, unit: str) -> dict[str, str]:
+        """The recorded outputs of a done unit."""
+        return read_json(self._path(unit))["outputs"]
