@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command (README): set up .venv if needed, lint, then run the whole test suite.
+#   ./run_tests.sh [pytest args...]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+bash "$root/scripts/ensure_env.sh"
+cd "$root"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/python -m pytest "$@"
