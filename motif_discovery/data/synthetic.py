@@ -21,40 +21,50 @@ Settings (`n_meanings` M meanings and M mechanisms):
   motifs that differ in meaning, so either view alone shows only M groups and only the two
   views together identify the 2M motifs.
 
-Why RD recovers the motifs (and for which beta, gamma): with P normalized, splitting a group
-of prior w in two equal halves costs w ln 2 of rate H and saves w * beta_e * Delta_e / 4 of
-semantic distortion (Delta_e: squared distance of the halves' mean e) plus the L1 gain of
-the attribution view. The mechanism patterns are sparse with fixed supports, so the
-weighted median of a merged group misses half of each support: the attribution gain is
-about w * beta_a * m |w_j| p_active / s, several times ln 2 at beta_a >= 0.5 with the
-defaults. Sparse noise moves no median (a random coordinate is active in far fewer than half
-of any group's rows), so noise alone never pays for a split. The semantic gain is bounded:
-unit vectors give Delta_e <= 4, and near-orthogonal meanings with the default noise give
-Delta_e ~ 2 / (1 + sigma_e^2) ~ 1.6, so a split that only the semantic view supports (the
-crossed setting's motifs sharing a mechanism) pays only when beta_e > 4 ln 2 / Delta_e ~ 1.7,
-e.g. beta = 5, gamma = 0.6; at the paper's beta <= 1.25 no semantic-only split is ever
-accepted. k-means on one view with K = 2M must split each of that view's M groups by noise,
-so it cannot find the crossed motifs.
+Why RD recovers the motifs, and at which (beta, gamma) (distortion_scale "sum", P normalized):
+splitting a group of prior w into two equal halves costs w ln 2 of rate H and saves
+w beta_e Delta_e / 4 of D_e (Delta_e: squared distance of the halves' mean e) plus the L1
+gain in D_a. (1) A mechanism's pattern has fixed support (`n_active` coordinates), so the
+weighted median of a group that mixes mechanisms misses the minority patterns: with the
+defaults each row's pattern is ~6 in scaled L1 and ~1.3 stays after the planted split
+(jitter, inactive coordinates), so mechanism splits pay already at beta_a = 0.5 ("easy" at
+beta = 1, gamma = 0.5: L 4.5 at K = 1 vs 3.15 planted). (2) The semantic gain is bounded:
+unit vectors give Delta_e <= 4, and near-orthogonal meanings give Delta_e ~ 2 / (1 + sigma_e^2)
+~ 1.7, so a split only the semantic view supports (the crossed motifs that share a mechanism)
+pays only when beta_e > 4 ln 2 / Delta_e ~ 1.6; on the paper's grid (beta_e <= 1.125) it
+needs Delta_e > 2.5, i.e. meanings further apart than orthogonal. (3) Noise must not pay: sparse noise moves no median (a random
+coordinate is active in far fewer than half of any group), but each row keeps ~3.4 of
+residual L1 (spurious coordinates + jitter), and once beta_a times that approaches
+ln(1 / P_n), splitting off small groups pays and RD over-splits (beta_a >= ~1.6 here).
+Hence the crossed setting needs a large beta_e and a moderate beta_a: beta = 3, gamma = 0.8
+(beta_e = 2.4, beta_a = 0.6) makes the planted partition RD's optimum. k-means on one view
+with K = 2M must cut each of that view's M groups by noise, so it cannot find the crossed
+motifs (ARI ~ 0.45), while RD and Co-Reg, which use both views, can.
 """
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 
+from motif_discovery.clustering.centres import weighted_median
 from motif_discovery.embedding.features import FeatureSet, save_features
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import write_jsonl
+from motif_discovery.utils.stage import parse_shard, resolve_run
 
 SETTINGS = ("easy", "crossed")
 
 
 @dataclass(frozen=True)
 class SyntheticParams:
-    """Generator knobs; `noise` multiplies every noise scale (e and a)."""
+    """Generator knobs; `noise` multiplies every noise scale (e and a). A small d_a gets
+    fewer than `n_active` coordinates per mechanism (see active_count)."""
 
     setting: str = "easy"
     n: int = 500
@@ -62,11 +72,11 @@ class SyntheticParams:
     d_a: int = 8192
     n_meanings: int = 4
     noise: float = 1.0
-    sigma_e: float = 0.5
+    sigma_e: float = 0.4
     n_shared: int = 32
-    n_active: int = 24
-    p_active: float = 0.9
-    jitter_a: float = 0.25
+    n_active: int = 64
+    p_active: float = 0.95
+    jitter_a: float = 0.2
     n_spurious: int = 48
     spurious_scale: float = 0.5
 
@@ -76,35 +86,35 @@ def motif_table(setting: str, n_meanings: int) -> list[tuple[int, int]]:
     if setting == "easy":
         return [(i, i) for i in range(n_meanings)]
     if setting == "crossed":
+        if n_meanings < 2:
+            raise InputError(f"synthetic.n_meanings: crossed motifs need >= 2, got {n_meanings}")
         k_total = 2 * n_meanings
         return [(k // 2, ((k + 1) % k_total) // 2) for k in range(k_total)]
     raise InputError(f"synthetic.setting: unknown value {setting!r}; expected one of {SETTINGS}")
 
 
-def weighted_median(x: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Coordinatewise P-weighted (lower) median of the rows of x [N, d]: the smallest value
-    whose cumulative weight reaches half the total, a minimizer of sum_n p_n |x_n - m|."""
-    order = np.argsort(x.T, axis=1)  # [d, N], contiguous rows sort fastest
-    cum = np.cumsum(p[order], axis=1)
-    idx = np.argmax(cum >= 0.5 * cum[:, -1:], axis=1)
-    return np.take_along_axis(x.T, np.take_along_axis(order, idx[:, None], axis=1), axis=1)[:, 0]
-
-
-def centre_and_scale(a_raw: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Stage 4's attribution preprocessing: H_0 = P-weighted median,
-    s = sqrt(mean_n ||a_n - H_0||^2) (unweighted); returns ((a - H_0) / s, H_0, s)."""
+def centre_and_scale(a_raw: Tensor, p: Tensor) -> tuple[Tensor, Tensor, float]:
+    """Stage 4's attribution preprocessing: H_0 = P-weighted coordinatewise median (the
+    M-step's lower weighted median), s = sqrt(mean_n ||a_n - H_0||^2) (unweighted mean);
+    returns ((a - H_0) / s, H_0, s)."""
     h_0 = weighted_median(a_raw, p)
     centred = a_raw - h_0
-    scale = float(np.sqrt(np.mean(np.sum(centred.astype(np.float64) ** 2, axis=1))))
+    scale = float(centred.double().square().sum(1).mean().sqrt())
     if scale <= 0:
         raise InputError("synthetic: all attribution rows equal H_0; scale s would be 0")
     return centred / scale, h_0, scale
 
 
+def active_count(params: SyntheticParams) -> int:
+    """Coordinates per mechanism: n_active, or fewer when the disjoint supports would not fit
+    in d_a beside the shared baseline: min(n_active, (d_a - n_shared) // n_meanings)."""
+    return min(params.n_active, (params.d_a - params.n_shared) // params.n_meanings)
+
+
 def _check(params: SyntheticParams, n_motifs: int) -> None:
     if params.n < 2 * n_motifs:
         raise InputError(f"synthetic.n: {params.n} < 2 x {n_motifs} motifs")
-    need = params.n_shared + params.n_meanings * params.n_active
+    need = params.n_shared + params.n_meanings
     if params.d_a < need:
         raise InputError(f"synthetic.d_a: {params.d_a} < {need} coordinates the patterns need")
     if params.d_e < params.n_meanings or params.n_meanings < 1:
@@ -113,20 +123,26 @@ def _check(params: SyntheticParams, n_motifs: int) -> None:
         raise InputError(f"synthetic.noise: {params.noise} < 0")
 
 
-def generate_synthetic(
-    params: SyntheticParams = SyntheticParams(),
-    *,
-    seed: int | tuple[int, ...] = 0,
-    prefix_id: str = "synthetic_000",
-) -> FeatureSet:
-    """One synthetic prefix: e [N, d_e], a [N, d_a] (centred, scaled), raw P, H_0, s and
-    labels "motif", "semantic" (meaning id), "mechanism" (mechanism id)."""
+@dataclass(frozen=True)
+class PlantedSample:
+    """Raw draws before stage-4 preprocessing (float32 arrays, ids per row)."""
+
+    e: np.ndarray
+    a_raw: np.ndarray
+    p: np.ndarray
+    motif: np.ndarray
+    meaning: np.ndarray
+    mechanism: np.ndarray
+
+
+def sample_planted(params: SyntheticParams, seed: int | tuple[int, ...] = 0) -> PlantedSample:
+    """Draw e (unit rows), raw attributions, P and the planted ids (module docstring)."""
     table = motif_table(params.setting, params.n_meanings)
     _check(params, len(table))
     rng = np.random.default_rng(seed)
-    n, m, k_total = params.n, params.n_meanings, len(table)
+    n, m = params.n, params.n_meanings
 
-    motif = rng.permutation(np.arange(n) % k_total)
+    motif = rng.permutation(np.arange(n) % len(table))
     meaning = np.array([table[k][0] for k in motif])
     mechanism = np.array([table[k][1] for k in motif])
     p = rng.lognormal(0.0, 1.0, size=n)
@@ -139,7 +155,8 @@ def generate_synthetic(
 
     coords = rng.permutation(params.d_a)
     shared = coords[: params.n_shared]
-    supports = coords[params.n_shared :][: m * params.n_active].reshape(m, params.n_active)
+    n_active = active_count(params)
+    supports = coords[params.n_shared :][: m * n_active].reshape(m, n_active)
 
     def signed_lognormal(*shape: int) -> np.ndarray:
         return rng.choice([-1.0, 1.0], size=shape) * rng.lognormal(0.0, 0.5, size=shape)
@@ -147,33 +164,45 @@ def generate_synthetic(
     a_raw = np.zeros((n, params.d_a))
     base = signed_lognormal(params.n_shared)
     a_raw[:, shared] = base * (1 + 0.1 * params.noise * rng.standard_normal((n, params.n_shared)))
-    pattern = signed_lognormal(m, params.n_active)
-    active = rng.random((n, params.n_active)) < params.p_active
-    jitter = 1 + params.jitter_a * params.noise * rng.standard_normal((n, params.n_active))
+    pattern = signed_lognormal(m, n_active)
+    active = rng.random((n, n_active)) < params.p_active
+    jitter = 1 + params.jitter_a * params.noise * rng.standard_normal((n, n_active))
     rows = np.arange(n)[:, None]
     a_raw[rows, supports[mechanism]] += pattern[mechanism] * jitter * active
     spurious = rng.integers(0, params.d_a, size=(n, params.n_spurious))
     scale_noise = params.spurious_scale * params.noise
     np.add.at(a_raw, (rows, spurious), rng.laplace(0.0, scale_noise, (n, params.n_spurious)))
+    f32 = np.float32
+    return PlantedSample(e.astype(f32), a_raw.astype(f32), p.astype(f32), motif, meaning, mechanism)
 
-    a, h_0, s = centre_and_scale(a_raw, p)
+
+def generate_synthetic(
+    params: SyntheticParams = SyntheticParams(),
+    *,
+    seed: int | tuple[int, ...] = 0,
+    prefix_id: str = "synthetic_000",
+) -> FeatureSet:
+    """One synthetic prefix: e [N, d_e], a [N, d_a] (centred, scaled), raw P, H_0, s and
+    labels "motif", "semantic" (meaning id), "mechanism" (mechanism id)."""
+    sample = sample_planted(params, seed)
+    p = torch.from_numpy(sample.p)
+    a, h_0, s = centre_and_scale(torch.from_numpy(sample.a_raw), p)
     return FeatureSet(
         prefix_id=prefix_id,
-        e=torch.from_numpy(e.astype(np.float32)),
-        a=torch.from_numpy(a.astype(np.float32)),
-        p=torch.from_numpy(p.astype(np.float32)),
-        H_0=torch.from_numpy(h_0.astype(np.float32)),
+        e=torch.from_numpy(sample.e),
+        a=a,
+        p=p,
+        H_0=h_0,
         scale=s,
-        continuation_ids=[f"{prefix_id}-c{i:04d}" for i in range(n)],
+        continuation_ids=[f"{prefix_id}-c{i:04d}" for i in range(params.n)],
         texts=[
-            f"<synthetic {params.setting} motif {k}: meaning {table[k][0]}, "
-            f"mechanism {table[k][1]}>"
-            for k in motif
+            f"<synthetic {params.setting} motif {k}: meaning {i}, mechanism {j}>"
+            for k, i, j in zip(sample.motif, sample.meaning, sample.mechanism, strict=True)
         ],
         labels={
-            "motif": motif.tolist(),
-            "semantic": meaning.tolist(),
-            "mechanism": mechanism.tolist(),
+            "motif": sample.motif.tolist(),
+            "semantic": sample.meaning.tolist(),
+            "mechanism": sample.mechanism.tolist(),
         },
     )
 
@@ -184,17 +213,22 @@ def write_synthetic_run(
     *,
     n_prefixes: int = 1,
     seed: int = 0,
+    shard: str = "0/1",
 ) -> list[str]:
     """Write `n_prefixes` synthetic prefixes (prefix i drawn with seed (seed, i)) as
-    1_data_preparation/prefixes.jsonl and 4_feature_extraction/<prefix_id>.{safetensors,json}
-    under run_dir; returns the prefix ids."""
+    1_data_preparation/prefixes.jsonl (all prefixes) and
+    4_feature_extraction/<prefix_id>.{safetensors,json} (this shard's, i/N: every N-th from i)
+    under run_dir; returns the ids written. Deterministic, so rewriting is harmless."""
     if n_prefixes < 1:
         raise InputError(f"synthetic.n_prefixes: {n_prefixes} < 1")
+    index, count = parse_shard(shard)
     run_dir = Path(run_dir)
     ids = [f"synthetic_{params.setting}_{i:03d}" for i in range(n_prefixes)]
-    for i, prefix_id in enumerate(ids):
-        features = generate_synthetic(params, seed=(seed, i), prefix_id=prefix_id)
+    written = []
+    for i in range(index, n_prefixes, count):
+        features = generate_synthetic(params, seed=(seed, i), prefix_id=ids[i])
         save_features(run_dir / "4_feature_extraction", features)
+        written.append(ids[i])
     write_jsonl(
         run_dir / "1_data_preparation" / "prefixes.jsonl",
         [
@@ -207,4 +241,33 @@ def write_synthetic_run(
             for i, prefix_id in enumerate(ids)
         ],
     )
-    return ids
+    return written
+
+
+def resolve_synthetic_args(args: argparse.Namespace) -> tuple[Path, SyntheticParams, int, int]:
+    """(run_dir, params, n_prefixes, seed) from the command line: an explicit flag wins over
+    the config's synthetic.* keys and run.seed (when --config is given), which win over the
+    defaults (SyntheticParams, one prefix, seed 0)."""
+    values: dict = {}
+    n_prefixes, seed = 1, 0
+    if args.config:
+        config, run_dir = resolve_run(args)
+        syn = config.synthetic
+        values = {"setting": syn.setting, "n": syn.n, "d_e": syn.d_e, "d_a": syn.d_a}
+        n_prefixes, seed = syn.n_prefixes, config.run.seed
+    elif args.run_dir:
+        run_dir = Path(args.run_dir)
+    else:
+        raise InputError("generate_data: give --run-dir or --config")
+    flags = {
+        "setting": args.setting,
+        "n": args.n,
+        "d_e": args.d_e,
+        "d_a": args.d_a,
+        "n_meanings": args.n_meanings,
+        "noise": args.noise,
+    }
+    values.update({k: v for k, v in flags.items() if v is not None})
+    n_prefixes = args.n_prefixes if args.n_prefixes is not None else n_prefixes
+    seed = args.seed if args.seed is not None else seed
+    return run_dir, SyntheticParams(**values), n_prefixes, seed

@@ -1,0 +1,60 @@
+"""Input checks for stage 5: two views e [N, d_e], a [N, d_a] and weights p [N]."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from motif_discovery.utils.errors import InputError
+
+
+def _check_finite(name: str, x: Tensor) -> None:
+    if not torch.isfinite(x).all():
+        bad = int((~torch.isfinite(x)).sum())
+        raise InputError(f"{name}: {bad} non-finite value(s) (NaN or inf)")
+
+
+def validate_inputs(e: Tensor, a: Tensor, p: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Check shapes, finiteness and weights; return (e, a, p / sum(p)).
+
+    Raises InputError for: wrong ndim, N = 0, N differing between e, a and p,
+    NaN/inf anywhere, a negative weight, or weights that sum to zero.
+    """
+    for name, x, ndim in (("e", e, 2), ("a", a, 2), ("p", p, 1)):
+        if not isinstance(x, Tensor):
+            raise InputError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+        if x.ndim != ndim:
+            raise InputError(f"{name}: expected {ndim} dimensions, got shape {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise InputError(f"{name}: expected a floating dtype, got {x.dtype}")
+    n = e.shape[0]
+    if a.shape[0] != n or p.shape[0] != n:
+        raise InputError(
+            f"mismatched N: e has {n} rows, a has {a.shape[0]} rows, p has {p.shape[0]} entries"
+        )
+    if n == 0:
+        raise InputError("empty set: N = 0 continuations")
+    if e.shape[1] == 0 or a.shape[1] == 0:
+        raise InputError(f"a view has zero dimensions: d_e={e.shape[1]}, d_a={a.shape[1]}")
+    if e.dtype != a.dtype or e.device != a.device:
+        raise InputError(
+            f"e and a differ in dtype/device: {e.dtype}/{e.device} vs {a.dtype}/{a.device}"
+        )
+    for name, x in (("e", e), ("a", a), ("p", p)):
+        _check_finite(name, x)
+    if (p < 0).any():
+        raise InputError(f"p: {int((p < 0).sum())} negative weight(s)")
+    total = p.double().sum()
+    if total <= 0:
+        raise InputError("p: all weights are zero")
+    return e, a, (p.double() / total).to(dtype=e.dtype, device=e.device)
+
+
+def validate_parameters(beta: float, gamma: float, K_max: int) -> None:
+    """beta > 0, 0 <= gamma <= 1, K_max >= 1, else InputError."""
+    if not beta > 0 or beta != beta or beta == float("inf"):
+        raise InputError(f"beta must be a finite number > 0, got {beta}")
+    if not 0.0 <= gamma <= 1.0:
+        raise InputError(f"gamma must lie in [0, 1], got {gamma}")
+    if int(K_max) != K_max or K_max < 1:
+        raise InputError(f"K_max must be an integer >= 1, got {K_max}")

@@ -1,0 +1,181 @@
+"""The rate-distortion objective L = H(C) + beta_e D_e + beta_a D_a (SPEC stage 5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from motif_discovery.utils.errors import InputError
+
+# Rows x columns handled per chunk of an L1 distance pass (memory stays O(N d)).
+CHUNK_ELEMENTS = 1 << 22
+
+
+def view_weights(
+    beta: float, gamma: float, d_e: int, d_a: int, distortion_scale: str = "sum"
+) -> tuple[float, float]:
+    """beta_e = gamma beta, beta_a = (1 - gamma) beta; 'per_dim' divides them by d_e, d_a."""
+    beta_e, beta_a = gamma * beta, (1.0 - gamma) * beta
+    if distortion_scale == "sum":
+        return beta_e, beta_a
+    if distortion_scale == "per_dim":
+        return beta_e / d_e, beta_a / d_a
+    raise InputError(f"distortion_scale must be 'sum' or 'per_dim', got {distortion_scale!r}")
+
+
+def entropy(prior: Tensor) -> Tensor:
+    """H = -sum_k Pbar_k ln Pbar_k, with 0 ln 0 = 0."""
+    prior = prior.double()
+    return -torch.special.xlogy(prior, prior).sum()
+
+
+def row_chunks(n_rows: int, n_cols: int) -> list[slice]:
+    """Slices of rows such that one chunk holds about CHUNK_ELEMENTS values."""
+    step = max(1, CHUNK_ELEMENTS // max(1, n_cols))
+    return [slice(i, min(i + step, n_rows)) for i in range(0, n_rows, step)]
+
+
+def squared_distances(e: Tensor, mu_e: Tensor) -> Tensor:
+    """[N, K] matrix ||e_n - mu_e_k||_2^2, as ||e||^2 - 2 e.mu + ||mu||^2 clamped at 0."""
+    sq = (e * e).sum(1, keepdim=True) - 2.0 * (e @ mu_e.T) + (mu_e * mu_e).sum(1)[None, :]
+    return sq.clamp_min_(0.0)
+
+
+def l1_distances(a: Tensor, mu_a: Tensor) -> Tensor:
+    """[N, K] matrix ||a_n - mu_a_k||_1, computed in row chunks."""
+    out = torch.empty(a.shape[0], mu_a.shape[0], dtype=a.dtype, device=a.device)
+    for rows in row_chunks(a.shape[0], a.shape[1] * max(1, mu_a.shape[0])):
+        out[rows] = torch.cdist(a[rows], mu_a, p=1.0)
+    return out
+
+
+def semantic_distortion(e: Tensor, p: Tensor, mu_e: Tensor, assign: Tensor) -> Tensor:
+    """D_e = sum_n P_n ||e_n - mu_e[c(n)]||_2^2 (float64 scalar)."""
+    total = torch.zeros((), dtype=torch.float64, device=e.device)
+    for rows in row_chunks(e.shape[0], e.shape[1]):
+        diff = e[rows] - mu_e[assign[rows]]
+        total += (p[rows].double() * (diff * diff).sum(1).double()).sum()
+    return total
+
+
+def attribution_distortion(a: Tensor, p: Tensor, mu_a: Tensor, assign: Tensor) -> Tensor:
+    """D_a = sum_n P_n ||a_n - mu_a[c(n)]||_1 (float64 scalar, row chunks)."""
+    total = torch.zeros((), dtype=torch.float64, device=a.device)
+    for rows in row_chunks(a.shape[0], a.shape[1]):
+        dist = (a[rows] - mu_a[assign[rows]]).abs().sum(1)
+        total += (p[rows].double() * dist.double()).sum()
+    return total
+
+
+@dataclass(frozen=True)
+class ObjectiveTerms:
+    """L = H + beta_e D_e + beta_a D_a and its parts."""
+
+    L: float
+    H: float
+    D_e: float
+    D_a: float
+
+
+def prior_of(assign: Tensor, p: Tensor, K: int) -> Tensor:
+    """Pbar_k = sum of P_n over the members of k (float64, length K)."""
+    out = torch.zeros(K, dtype=torch.float64, device=p.device)
+    return out.index_add_(0, assign, p.double())
+
+
+def objective_value(H: float, D_e: float, D_a: float, beta_e: float, beta_a: float) -> float:
+    """L = H + beta_e D_e + beta_a D_a."""
+    return H + beta_e * D_e + beta_a * D_a
+
+
+def rd_objective(
+    e: Tensor,
+    a: Tensor,
+    p: Tensor,
+    assign: Tensor,
+    mu_e: Tensor,
+    mu_a: Tensor,
+    beta_e: float,
+    beta_a: float,
+) -> ObjectiveTerms:
+    """L = H(C) + beta_e D_e + beta_a D_a with Pbar taken from the assignment."""
+    H = float(entropy(prior_of(assign, p, mu_e.shape[0])))
+    D_e = float(semantic_distortion(e, p, mu_e, assign))
+    D_a = float(attribution_distortion(a, p, mu_a, assign))
+    return ObjectiveTerms(objective_value(H, D_e, D_a, beta_e, beta_a), H, D_e, D_a)
+
+
+def d_gamma(D_e: float, D_a: float, gamma: float) -> float:
+    """D_gamma = gamma D_e + (1 - gamma) D_a (the baselines' comparison metric)."""
+    return gamma * D_e + (1.0 - gamma) * D_a
+
+
+def rate(prior_k: Tensor) -> Tensor:
+    """A motif's share of H: -Pbar_k ln Pbar_k (elementwise, 0 ln 0 = 0)."""
+    return -torch.special.xlogy(prior_k, prior_k)
+
+
+def code_length(prior: Tensor) -> Tensor:
+    """-ln Pbar_k, the E-step's rate cost of choosing motif k (inf for an empty motif)."""
+    return -torch.log(prior.double())
+
+
+# Member rows up to this many values are gathered once; larger sets are read in chunks.
+MATERIALIZE_ELEMENTS = 1 << 25
+
+
+class Rows:
+    """The rows x[members] of one view, gathered once when small, else read in chunks."""
+
+    def __init__(self, x: Tensor, members: Tensor) -> None:
+        self.x, self.members = x, members
+        self.n, self.d = members.shape[0], x.shape[1]
+        whole = self.n == x.shape[0]
+        small = self.n * self.d <= MATERIALIZE_ELEMENTS
+        self.rows = x if whole else (x[members] if small else None)
+
+    def chunks(self):
+        """Yield (slice of members, their rows)."""
+        if self.rows is not None:
+            yield slice(0, self.n), self.rows
+            return
+        for rows in row_chunks(self.n, self.d):
+            yield rows, self.x[self.members[rows]]
+
+    def matvec(self, v: Tensor) -> Tensor:
+        """x[members] @ v."""
+        out = torch.empty((self.n, *v.shape[1:]), dtype=self.x.dtype, device=self.x.device)
+        for rows, x in self.chunks():
+            out[rows] = x @ v
+        return out
+
+    def rmatvec(self, u: Tensor) -> Tensor:
+        """x[members]^T @ u."""
+        out = torch.zeros((self.d, *u.shape[1:]), dtype=self.x.dtype, device=self.x.device)
+        for rows, x in self.chunks():
+            out += x.T @ u[rows]
+        return out
+
+    def l1(self, centres: Tensor) -> Tensor:
+        """[n, H] ||x_n - c_h||_1."""
+        out = torch.empty(self.n, centres.shape[0], dtype=self.x.dtype, device=self.x.device)
+        for rows, x in self.chunks():
+            out[rows] = l1_distances(x, centres)
+        return out
+
+    def squared(self, centres: Tensor) -> Tensor:
+        """[n, H] ||x_n - c_h||_2^2."""
+        out = torch.empty(self.n, centres.shape[0], dtype=self.x.dtype, device=self.x.device)
+        for rows, x in self.chunks():
+            out[rows] = squared_distances(x, centres)
+        return out
+
+    def gram(self, full: Tensor | None = None) -> Tensor:
+        """x[members] x[members]^T in float64 (small member sets), taken from the full
+        data's Gram matrix when one is given."""
+        if full is not None:
+            return full[self.members][:, self.members]
+        x = self.rows if self.rows is not None else self.x[self.members]
+        return (x @ x.T).double()

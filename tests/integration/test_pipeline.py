@@ -1,0 +1,129 @@
+"""The driver and stage 5 end to end on small synthetic data: outputs, resume, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from motif_discovery import pipeline
+from motif_discovery.clustering import stage as stage5
+from motif_discovery.utils.config import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = [
+    "synthetic.n=160",
+    "synthetic.d_e=32",
+    "synthetic.d_a=256",
+    "synthetic.n_prefixes=2",
+    "clustering.beta=[0.75,1.25]",
+    "clustering.gamma=[0.3,0.7]",
+    "clustering.baselines=[\"Single\",\"KM-S\",\"KM-A\"]",
+]
+
+
+def drive(run_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+    args = ["--config", "configs/synthetic.json", "--run-dir", str(run_dir)]
+    for item in SMALL:
+        args += ["--set", item]
+    return subprocess.run(
+        [sys.executable, "-m", "motif_discovery.pipeline", *args, *extra],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+
+
+def manifest(run_dir: Path) -> dict:
+    return json.loads((run_dir / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    proc = drive(run_dir)
+    assert proc.returncode == 0, proc.stderr
+    return run_dir
+
+
+def test_outputs_and_manifest(first_run):
+    stage = manifest(first_run)["stages"]["5_gaussian_clustering"]
+    assert stage["status"] == "done" and stage["units"] == {"done": 2, "skipped": 0}
+    for prefix in ("synthetic_crossed_000", "synthetic_crossed_001"):
+        out = first_run / "5_gaussian_clustering" / prefix
+        summary = json.loads((out / "summary.json").read_text())
+        assert len(summary["configs"]) == 4
+        record = json.loads((out / "beta0.75_gamma0.3.json").read_text())
+        assert record["K"] == len(set(record["assign"])) == len(record["prior"])
+        assert abs(sum(record["prior"]) - 1) < 1e-9
+        assert set(record["scores"]) == {"RD", "Single", "KM-S", "KM-A"}
+        assert (out / "beta0.75_gamma0.3.safetensors").is_file()
+    assert json.loads((first_run / "config.resolved.json").read_text())["synthetic"]["n"] == 160
+    assert not list(first_run.rglob("*.tmp"))
+
+
+def test_rerun_skips_and_config_edit_reruns(first_run):
+    proc = drive(first_run, "--only", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert manifest(first_run)["stages"]["5_gaussian_clustering"]["units"] == {"done": 0, "skipped": 2}
+    proc = drive(first_run, "--only", "5", "--set", "clustering.K_max=2")
+    assert proc.returncode == 0, proc.stderr
+    assert manifest(first_run)["stages"]["5_gaussian_clustering"]["units"] == {"done": 2, "skipped": 0}
+    record = json.loads(
+        (first_run / "5_gaussian_clustering/synthetic_crossed_000/beta1.25_gamma0.3.json").read_text()
+    )
+    assert record["K"] <= 2
+
+
+def test_bad_config_stops_before_any_work(tmp_path):
+    proc = drive(tmp_path / "run", "--set", "clustering.gama=0.5")
+    assert proc.returncode == 2
+    assert "clustering.gama: unknown key; did you mean clustering.gamma?" in proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_failing_stage_stops_the_driver(first_run, tmp_path):
+    broken = tmp_path / "broken"
+    (broken / "1_data_preparation").mkdir(parents=True)
+    (broken / "1_data_preparation" / "prefixes.jsonl").write_text('{"prefix_id": "p0"}\n')
+    proc = drive(broken, "--only", "5")
+    assert proc.returncode == 2
+    assert "pipeline stopped: stage 5" in proc.stderr
+    assert "p0.json" in proc.stderr  # names the missing stage-4 file
+
+
+def test_killed_stage_resumes(first_run, tmp_path, monkeypatch):
+    """A stage that dies after its first prefix keeps that prefix and redoes only the rest."""
+    run_dir = tmp_path / "kill"
+    config = load_config(REPO / "configs/synthetic.json", SMALL)
+    from motif_discovery.data.synthetic import SyntheticParams, write_synthetic_run
+
+    write_synthetic_run(run_dir, SyntheticParams(setting="crossed", n=160, d_e=32, d_a=256), n_prefixes=2)
+    real = stage5.write_prefix
+    calls = []
+
+    def dying(out_dir, *args, **kwargs):
+        calls.append(out_dir.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        return real(out_dir, *args, **kwargs)
+
+    monkeypatch.setattr(stage5, "write_prefix", dying)
+    with pytest.raises(KeyboardInterrupt):
+        stage5.run(config, run_dir)
+    assert manifest(run_dir)["stages"]["5_gaussian_clustering"]["status"] == "running"
+    monkeypatch.setattr(stage5, "write_prefix", real)
+    stage5.run(config, run_dir)
+    assert manifest(run_dir)["stages"]["5_gaussian_clustering"]["units"] == {"done": 1, "skipped": 1}
+
+
+def test_driver_stage_selection():
+    config = load_config(REPO / "configs/synthetic.json")
+    stages = pipeline.stage_list(config)
+    assert [s.number for s in pipeline.select(stages, 5, None, None)] == [5]
+    assert [s.number for s in pipeline.select(stages, None, 4, None)] == [4]
+    with pytest.raises(Exception, match="--only 9: no such stage"):
+        pipeline.select(stages, None, None, 9)

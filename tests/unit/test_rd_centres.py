@@ -1,0 +1,120 @@
+"""M-step centres are true minimizers: brute-force scans, numpy, scipy.optimize."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize_scalar
+
+from motif_discovery.clustering.centres import m_step, weighted_mean, weighted_median
+from motif_discovery.clustering.median_index import MedianIndex
+
+
+def l1_cost(x, w, m):
+    return (w * np.abs(x - m)).sum()
+
+
+def assert_median_optimal(x, w, m):
+    """m minimizes sum_n w_n |x_n - m| per column: compare with every data point
+    (the optimum is always attained at one) and with scipy's bounded minimizer."""
+    for j in range(x.shape[1]):
+        best = min(l1_cost(x[:, j], w, c) for c in x[:, j])
+        got = l1_cost(x[:, j], w, m[j])
+        assert got <= best + 1e-9 * max(1.0, best)
+        res = minimize_scalar(
+            lambda c, j=j: l1_cost(x[:, j], w, c),
+            bounds=(x[:, j].min(), x[:, j].max()),
+            method="bounded",
+        )
+        assert got <= res.fun + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 30),
+    d=st.integers(1, 4),
+    seed=st.integers(0, 10_000),
+    ties=st.booleans(),
+    zeros=st.booleans(),
+)
+def test_weighted_median_is_minimizer(n, d, seed, ties, zeros):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, (n, d)).astype(float) if ties else rng.normal(size=(n, d))
+    w = rng.random(n)
+    if zeros:
+        w[rng.random(n) < 0.3] = 0.0
+    if w.sum() == 0:
+        w[0] = 1.0
+    m = weighted_median(torch.tensor(x), torch.tensor(w)).numpy()
+    assert_median_optimal(x, w, m)
+    index = MedianIndex(torch.tensor(x))
+    motif = index.order(torch.arange(n))
+    fast = index.medians(motif, torch.tensor(w)[None])[0].numpy()
+    assert_median_optimal(x, w, fast)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 300), seed=st.integers(0, 10_000), ties=st.booleans())
+def test_split_medians_match_brute_force(n, seed, ties):
+    rng = np.random.default_rng(seed)
+    N, d = n + 5, 3
+    a = rng.integers(0, 3, (N, d)).astype(float) if ties else rng.normal(size=(N, d))
+    members = np.sort(rng.choice(N, n, replace=False))
+    w = rng.random(n)
+    half = rng.random(n) < 0.5
+    half[0], half[-1] = True, False
+    index = MedianIndex(torch.tensor(a))
+    motif = index.order(torch.tensor(members))
+    got = index.split_medians(motif, torch.tensor(w), torch.tensor(half)).numpy()
+    x = a[members]
+    assert_median_optimal(x, w * half, got[0])
+    assert_median_optimal(x, w * ~half, got[1])
+
+
+def test_weighted_mean_matches_numpy():
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(20, 6)), rng.random(20)
+    got = weighted_mean(torch.tensor(x), torch.tensor(w)).numpy()
+    np.testing.assert_allclose(got, np.average(x, axis=0, weights=w), rtol=1e-12)
+
+
+@pytest.mark.parametrize("semantic_center", ["mean", "spherical"])
+def test_m_step_per_motif(semantic_center):
+    rng = np.random.default_rng(1)
+    e, a, p = rng.normal(size=(50, 4)), rng.laplace(size=(50, 6)), rng.random(50)
+    assign = rng.integers(0, 3, 50)
+    c = m_step(
+        torch.tensor(e), torch.tensor(a), torch.tensor(p), torch.tensor(assign), 3, semantic_center
+    )
+    for k in range(3):
+        mk = assign == k
+        mean = np.average(e[mk], axis=0, weights=p[mk])
+        if semantic_center == "spherical":
+            mean /= np.linalg.norm(mean)
+        np.testing.assert_allclose(c.mu_e[k].numpy(), mean, rtol=1e-10)
+        assert_median_optimal(a[mk], p[mk], c.mu_a[k].numpy())
+        assert float(c.prior[k]) == pytest.approx(p[mk].sum())
+
+
+def test_partly_cached_orders_match(monkeypatch):
+    """Column chunks and per-call sorting of columns beyond the cache budget change nothing."""
+    import motif_discovery.clustering.median_index as mi
+
+    rng = np.random.default_rng(5)
+    a = torch.tensor(rng.normal(size=(70, 9)))
+    members = torch.tensor(np.sort(rng.choice(70, 41, replace=False)))
+    w = torch.tensor(rng.random(41))
+    half = torch.tensor(rng.random(41) < 0.4)
+    cached = mi.MedianIndex(a)
+    want = cached.split_medians(cached.order(members), w, half)
+    monkeypatch.setattr(mi, "CHUNK_ELEMENTS", 50)
+    monkeypatch.setattr(mi, "MIN_CACHE_BYTES", 0)
+    for share, columns in ((0.0, 0), (0.1, 5), (1.0, 9)):
+        monkeypatch.setattr(mi, "CACHE_SHARE", share)
+        index = mi.MedianIndex(a)
+        motif = index.order(members)
+        assert motif.order.shape[0] == columns
+        assert torch.equal(index.split_medians(motif, w, half), want)
+        got = index.medians(motif, w[None])[0]
+        assert torch.equal(got, cached.medians(cached.order(members), w[None])[0])
