@@ -40,7 +40,8 @@ def planted(n: int, d_e: int, d_a: int, K: int, seed: int = 0):
         )
         sparse = torch.rand(m, d_a, generator=g) < 0.05
         a[i : i + m] = ca[t] + 0.3 * torch.randn(m, d_a, generator=g) * sparse
-    a /= a.pow(2).sum(1).mean().sqrt()
+    scale = sum(float(a[i : i + 4096].pow(2).sum()) for i in range(0, n, 4096)) / n
+    a /= scale**0.5
     p = torch.rand(n, generator=g) + 0.1
     return e, a, p, truth
 

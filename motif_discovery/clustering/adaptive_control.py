@@ -86,30 +86,38 @@ def centred_gram(G: Tensor, wn: Tensor) -> Tensor:
 
 
 def power_iteration(
-    views: list[tuple[Rows, float]], w: Tensor, seed: int, grams: list[Tensor | None] | None = None
+    views: list[Rows],
+    scales: list[list[float]],
+    w: Tensor,
+    seed: int,
+    grams: list[Tensor | None] | None = None,
 ) -> Tensor:
-    """Projection X v on the top principal axis v of C = X^T diag(w) X (w normalized).
+    """Projections X_a v_a [n, A] on the top principal axis v_a of C_a = X_a^T diag(w) X_a,
+    for A axes at once (w normalized).
 
-    X = [s_b (x_b - m_b)] over views b: m_b the w-weighted mean, s_b the view's scale
-    (sqrt(beta_e), sqrt(beta_a) for the joint axis; 1 for one view). Iterate
-    v <- C v / ||C v|| from a fixed-seed start, <= 20 steps, until |cos(v, v_old)| > 0.9999.
-    Small member sets run the same iteration in the dual: v = X^T q with q in R^n,
-    C v = X^T diag(w) (X X^T) q, so only the n x n Gram matrix is needed (grams: the
-    full data's Gram matrix per view, if known).
+    X_a = [s_ab (x_b - m_b)] over views b: m_b the w-weighted mean, s_ab = scales[a][b]
+    (sqrt(beta_e), sqrt(beta_a) for the joint axis; 1 and 0 for one view's own axis).
+    Iterate v <- C v / ||C v|| from a fixed-seed start, <= 20 steps, until
+    |cos(v, v_old)| > 0.9999 (each axis stops on its own). Small member sets run the same
+    iteration in the dual: v = X^T q with q in R^n, C v = X^T diag(w) (X X^T) q, so only
+    the n x n Gram matrices are needed (grams: the full data's Gram matrix per view, if
+    known). Larger sets read each view once per step for all axes together.
     """
-    wn = (w.double() / w.double().sum()).to(views[0][0].x.dtype)
+    wn = (w.double() / w.double().sum()).to(views[0].x.dtype)
     gen = torch.Generator().manual_seed(seed)
-    if views[0][0].n <= DUAL_MAX_MEMBERS:
+    n = views[0].n
+    if n <= DUAL_MAX_MEMBERS:
         grams = grams or [None] * len(views)
-        gram = sum(
-            s * s * centred_gram(R.gram(full), wn.double())
-            for (R, s), full in zip(views, grams, strict=True)
-        )
-        q = wn.double() * torch.randn(views[0][0].n, generator=gen, dtype=torch.float64).to(
-            gram.device
-        )
-        return _dual_power_iteration(gram, wn.double(), q).to(wn.dtype)
-    return _primal_power_iteration(views, wn, gen)
+        centred = [
+            centred_gram(R.gram(full), wn.double()) for R, full in zip(views, grams, strict=True)
+        ]
+        out = []
+        for axis in scales:
+            gram = sum(s * s * G for s, G in zip(axis, centred, strict=True) if s != 0)
+            q = wn.double() * torch.randn(n, generator=gen, dtype=torch.float64).to(gram.device)
+            out.append(_dual_power_iteration(gram, wn.double(), q))
+        return torch.stack(out, 1).to(wn.dtype)
+    return _primal_power_iteration(views, torch.tensor(scales).to(wn), wn, gen)
 
 
 def _dual_power_iteration(gram: Tensor, wn: Tensor, q: Tensor) -> Tensor:
@@ -134,32 +142,38 @@ def _dual_power_iteration(gram: Tensor, wn: Tensor, q: Tensor) -> Tensor:
 
 
 def _primal_power_iteration(
-    views: list[tuple[Rows, float]], wn: Tensor, gen: torch.Generator
+    views: list[Rows], scales: Tensor, wn: Tensor, gen: torch.Generator
 ) -> Tensor:
-    """Power iteration on v in R^(sum d_b), reading the member rows twice per step."""
-    means = [R.rmatvec(wn) for R, _ in views]
-    dims = [R.d for R, _ in views]
-    v = torch.randn(sum(dims), generator=gen, dtype=torch.float64).to(wn)
-    v = v / v.norm()
+    """Power iteration on V_b [d_b, A] per view, one pass over each view per step."""
+    means = [R.rmatvec(wn) for R in views]
+    V = [
+        torch.randn(R.d, scales.shape[0], generator=gen, dtype=torch.float64).to(wn) * (s != 0)
+        for R, s in zip(views, scales.T, strict=True)
+    ]
 
-    def project(v: Tensor) -> Tensor:
-        parts = zip(views, means, v.split(dims), strict=True)
-        return sum(s * (R.matvec(vb) - m @ vb) for (R, s), m, vb in parts)
+    def normalized(V: list[Tensor]) -> tuple[list[Tensor], Tensor]:
+        norm = torch.sqrt(sum((Vb * Vb).sum(0) for Vb in V))
+        return [Vb / norm.clamp_min(torch.finfo(norm.dtype).tiny) for Vb in V], norm
 
-    y = project(v)
+    def project(V: list[Tensor]) -> Tensor:
+        parts = zip(views, means, V, scales.T, strict=True)
+        return sum(s * (R.matvec(Vb) - m @ Vb) for R, m, Vb, s in parts)
+
+    V, _ = normalized(V)
+    Y = project(V)
+    active = torch.ones(scales.shape[0], dtype=torch.bool, device=wn.device)
     for _ in range(POWER_STEPS):
-        u = wn * y
-        parts = zip(views, means, strict=True)
-        g = torch.cat([s * (R.rmatvec(u) - m * u.sum()) for (R, s), m in parts])
-        norm = g.norm()
-        if not norm > 0:
+        U = wn[:, None] * Y
+        parts = zip(views, means, scales.T, strict=True)
+        G, norm = normalized([s * (R.rmatvec(U) - m[:, None] * U.sum(0)) for R, m, s in parts])
+        cos = sum((Gb * Vb).sum(0) for Gb, Vb in zip(G, V, strict=True))
+        active &= norm > 0
+        V = [torch.where(active, Gb, Vb) for Gb, Vb in zip(G, V, strict=True)]
+        Y = torch.where(active, project(V), Y)
+        active &= cos.abs() <= POWER_COS
+        if not active.any():
             break
-        g = g / norm
-        cos = float(g @ v)
-        v, y = g, project(g)
-        if abs(cos) > POWER_COS:
-            break
-    return y
+    return Y
 
 
 def cut_at_weighted_median(projection: Tensor, w: Tensor) -> Tensor | None:
@@ -185,16 +199,14 @@ def farthest_seed_proposal(problem: Problem, m: Members, own_cost: Tensor) -> Te
 
 def split_proposals(problem: Problem, m: Members, own_cost: Tensor) -> dict[str, Tensor | None]:
     """Initial bipartitions: joint axis, semantic axis, attribution axis, farthest seed."""
-    ge, ga = problem.cache.gram("e", problem.e), problem.cache.gram("a", problem.a)
+    grams = [problem.cache.gram("e", problem.e), problem.cache.gram("a", problem.a)]
     axes = {
-        "joint_axis": ([(m.E, problem.beta_e**0.5), (m.A, problem.beta_a**0.5)], [ge, ga]),
-        "semantic_axis": ([(m.E, 1.0)], [ge]),
-        "attribution_axis": ([(m.A, 1.0)], [ga]),
+        "joint_axis": [problem.beta_e**0.5, problem.beta_a**0.5],
+        "semantic_axis": [1.0, 0.0],
+        "attribution_axis": [0.0, 1.0],
     }
-    out = {
-        name: cut_at_weighted_median(power_iteration(views, m.w, problem.seed, grams), m.w)
-        for name, (views, grams) in axes.items()
-    }
+    projections = power_iteration([m.E, m.A], list(axes.values()), m.w, problem.seed, grams)
+    out = {name: cut_at_weighted_median(projections[:, i], m.w) for i, name in enumerate(axes)}
     out["farthest_seed"] = farthest_seed_proposal(problem, m, own_cost)
     return out
 

@@ -127,7 +127,9 @@ MATERIALIZE_ELEMENTS = 1 << 25
 
 
 class Rows:
-    """The rows x[members] of one view, gathered once when small, else read in chunks."""
+    """The rows x[members] of one view: the whole x, a gathered copy when small, or read in
+    chunks. Products with many members (n >= N/3) read contiguous slices of all of x and
+    mask, which is cheaper than gathering the members' rows on every pass."""
 
     def __init__(self, x: Tensor, members: Tensor) -> None:
         self.x, self.members = x, members
@@ -135,6 +137,7 @@ class Rows:
         whole = self.n == x.shape[0]
         small = self.n * self.d <= MATERIALIZE_ELEMENTS
         self.rows = x if whole else (x[members] if small else None)
+        self.masked = self.rows is None and 3 * self.n >= x.shape[0]
 
     def chunks(self):
         """Yield (slice of members, their rows)."""
@@ -146,6 +149,11 @@ class Rows:
 
     def matvec(self, v: Tensor) -> Tensor:
         """x[members] @ v."""
+        if self.masked:
+            full = torch.empty((self.x.shape[0], *v.shape[1:]), dtype=v.dtype, device=v.device)
+            for rows in row_chunks(self.x.shape[0], self.d):
+                full[rows] = self.x[rows] @ v
+            return full[self.members]
         out = torch.empty((self.n, *v.shape[1:]), dtype=self.x.dtype, device=self.x.device)
         for rows, x in self.chunks():
             out[rows] = x @ v
@@ -154,6 +162,12 @@ class Rows:
     def rmatvec(self, u: Tensor) -> Tensor:
         """x[members]^T @ u."""
         out = torch.zeros((self.d, *u.shape[1:]), dtype=self.x.dtype, device=self.x.device)
+        if self.masked:
+            full = torch.zeros((self.x.shape[0], *u.shape[1:]), dtype=u.dtype, device=u.device)
+            full[self.members] = u
+            for rows in row_chunks(self.x.shape[0], self.d):
+                out += self.x[rows].T @ full[rows]
+            return out
         for rows, x in self.chunks():
             out += x.T @ u[rows]
         return out

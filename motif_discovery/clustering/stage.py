@@ -129,9 +129,10 @@ def write_prefix(
     rows = []
     for (beta, gamma), outcome in outcomes.items():
         result = outcome.result
-        stem = out_dir / config_name(beta, gamma)
+        stem = config_name(beta, gamma)
+        tensor_path, json_path = out_dir / f"{stem}.safetensors", out_dir / f"{stem}.json"
         save_tensors(
-            stem.with_suffix(".safetensors"),
+            tensor_path,
             {
                 "assign": result.assign,
                 "prior": result.prior,
@@ -150,8 +151,8 @@ def write_prefix(
             "baseline_assign": outcome.baseline_assign,
             "continuation_ids": features.continuation_ids,
         }
-        write_json(stem.with_suffix(".json"), record)
-        written += [stem.with_suffix(".safetensors"), stem.with_suffix(".json")]
+        write_json(json_path, record)
+        written += [tensor_path, json_path]
         rows.append(
             {
                 "beta": beta,

@@ -50,9 +50,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
 
-from motif_discovery.clustering.centres import weighted_median
+from motif_discovery.embedding.attribution_view import centre_and_scale
 from motif_discovery.embedding.features import FeatureSet, save_features
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import write_jsonl
@@ -91,18 +90,6 @@ def motif_table(setting: str, n_meanings: int) -> list[tuple[int, int]]:
         k_total = 2 * n_meanings
         return [(k // 2, ((k + 1) % k_total) // 2) for k in range(k_total)]
     raise InputError(f"synthetic.setting: unknown value {setting!r}; expected one of {SETTINGS}")
-
-
-def centre_and_scale(a_raw: Tensor, p: Tensor) -> tuple[Tensor, Tensor, float]:
-    """Stage 4's attribution preprocessing: H_0 = P-weighted coordinatewise median (the
-    M-step's lower weighted median), s = sqrt(mean_n ||a_n - H_0||^2) (unweighted mean);
-    returns ((a - H_0) / s, H_0, s)."""
-    h_0 = weighted_median(a_raw, p)
-    centred = a_raw - h_0
-    scale = float(centred.double().square().sum(1).mean().sqrt())
-    if scale <= 0:
-        raise InputError("synthetic: all attribution rows equal H_0; scale s would be 0")
-    return centred / scale, h_0, scale
 
 
 def active_count(params: SyntheticParams) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 from circuit_tracer import ReplacementModel
+from circuit_tracer.replacement_model.replacement_model_nnsight import NNSightReplacementModel
 from circuit_tracer.transcoder import SingleLayerTranscoder, TranscoderSet
 from safetensors import safe_open
 from torch import nn
@@ -63,6 +64,9 @@ def read_metadata(transcoder_dir: Path) -> dict:
     missing = sorted(required - set(metadata))
     if missing:
         raise InputError(f"{path}: missing keys {missing}")
+    for key in ("n_layers", "d_model", "d_transcoder"):
+        if not isinstance(metadata[key], int) or metadata[key] < 1:
+            raise InputError(f"{path}: {key}={metadata[key]!r} must be a positive int")
     if metadata["format_version"] != FORMAT_VERSION:
         raise InputError(
             f"{path}: format_version {metadata['format_version']!r}, expected {FORMAT_VERSION}"
@@ -166,7 +170,7 @@ def load_replacement_model(
     transcoder_dir: Path,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
-) -> ReplacementModel:
+) -> NNSightReplacementModel:
     """circuit-tracer's ReplacementModel (NNSight backend) of the local model in `model_dir`."""
     model_dir = Path(model_dir).resolve()
     config_path = model_dir / "config.json"

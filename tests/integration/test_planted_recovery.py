@@ -9,8 +9,6 @@ beta_e > 4 ln 2 / Delta_e ~ 1.6, while beta_a must stay small enough that noise 
 
 import numpy as np
 import pytest
-import torch
-from threadpoolctl import threadpool_limits
 
 from motif_discovery.clustering.baselines import run_baselines
 from motif_discovery.clustering.metrics import ari, evaluate_partition
@@ -19,14 +17,7 @@ from motif_discovery.data.synthetic import SyntheticParams, generate_synthetic
 em_loop = pytest.importorskip("motif_discovery.clustering.em_loop")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch and BLAS/OpenMP thread: on 2 shared cores spinning pools run 30-50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_easy_planted_motifs_are_recovered():

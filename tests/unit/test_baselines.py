@@ -7,7 +7,6 @@ import pytest
 import torch
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-from threadpoolctl import threadpool_limits
 
 from motif_discovery.clustering.baselines import BASELINES, baseline_assignments, run_baselines
 from motif_discovery.clustering.coreg import coreg_spectral_clustering
@@ -15,12 +14,7 @@ from motif_discovery.clustering.metrics import evaluate_partition, label_scores
 from motif_discovery.data.synthetic import SyntheticParams, generate_synthetic
 from motif_discovery.utils.errors import InputError
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One BLAS/OpenMP thread: on 2 shared cores, spinning thread pools run 30-50x slower."""
-    with threadpool_limits(limits=1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def brute_force_terms(e, a, p, assign, beta, gamma, distortion_scale):

@@ -42,7 +42,7 @@ def test_paper_defaults():
 
 
 def test_extends_chain_and_override(tmp_path):
-    base = write(tmp_path, "base.json", {"clustering": {"K_max": 7}})
+    write(tmp_path, "base.json", {"clustering": {"K_max": 7}})
     child = write(tmp_path, "child.json", {"extends": "base.json", "clustering": {"beta": 2}})
     config = load_config(child, ["clustering.gamma=0.25", "run.dtype=float64"])
     assert config.clustering.K_max == 7
@@ -90,7 +90,7 @@ def test_bad_files(tmp_path):
     with pytest.raises(InputError, match="sampling: unknown key"):
         load_config(top)
     doc = write(tmp_path, "doc.json", {"clustering": {"_nothing": "x"}})
-    with pytest.raises(InputError, match="clustering._nothing: documents no key"):
+    with pytest.raises(InputError, match=r"clustering\._nothing: documents no key"):
         load_config(doc)
 
 

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
-from threadpoolctl import threadpool_limits
 
 from motif_discovery.clustering.coreg import (
     coreg_spectral_clustering,
@@ -15,12 +14,7 @@ from motif_discovery.clustering.coreg import (
 from motif_discovery.data.synthetic import SyntheticParams, generate_synthetic
 from motif_discovery.utils.errors import InputError
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One BLAS/OpenMP thread: on 2 shared cores, spinning thread pools run 30-50x slower."""
-    with threadpool_limits(limits=1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_gaussian_affinity_brute_force():

@@ -140,22 +140,24 @@ def test_junk_keeps_separated_motifs():
 
 
 @pytest.mark.parametrize("dual", [True, False])
-def test_power_iteration_finds_the_top_axis(dual, monkeypatch):
+def test_power_iteration_finds_the_top_axes(dual, monkeypatch):
     monkeypatch.setattr(ac, "DUAL_MAX_MEMBERS", 10_000 if dual else 0)
     rng = np.random.default_rng(0)
     n = 60
     x = rng.normal(size=(n, 8)) * np.array([12.0, 1, 1, 1, 1, 1, 1, 1])
-    y = rng.normal(size=(n, 3))
+    y = rng.normal(size=(n, 3)) * np.array([1.0, 9.0, 1.0])
     w = rng.random(n)
     members = torch.arange(n)
-    views = [(Rows(torch.tensor(x), members), 0.5), (Rows(torch.tensor(y), members), 2.0)]
-    proj = power_iteration(views, torch.tensor(w), seed=0).numpy()
+    views = [Rows(torch.tensor(x), members), Rows(torch.tensor(y), members)]
+    scales = [[0.5, 2.0], [1.0, 0.0], [0.0, 1.0]]
+    proj = power_iteration(views, scales, torch.tensor(w), seed=0).numpy()
     wn = w / w.sum()
-    X = np.hstack([0.5 * (x - wn @ x), 2.0 * (y - wn @ y)])
-    _, vecs = np.linalg.eigh(X.T @ (wn[:, None] * X))
-    want = X @ vecs[:, -1]
-    cos = proj @ want / np.linalg.norm(proj) / np.linalg.norm(want)
-    assert abs(cos) > 0.999
+    for i, (sx, sy) in enumerate(scales):
+        X = np.hstack([sx * (x - wn @ x), sy * (y - wn @ y)])
+        _, vecs = np.linalg.eigh(X.T @ (wn[:, None] * X))
+        want = X @ vecs[:, -1]
+        cos = proj[:, i] @ want / np.linalg.norm(proj[:, i]) / np.linalg.norm(want)
+        assert abs(cos) > 0.999
 
 
 def test_members_split_centres_are_exact():

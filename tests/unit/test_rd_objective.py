@@ -96,3 +96,23 @@ def test_e_step_matches_loops(seed):
             for k in range(4)
         ]
         assert got[n] == int(np.argmin(scores))
+
+
+@pytest.mark.parametrize("size", [3, 10, 15])
+def test_rows_products_in_every_mode(size, monkeypatch):
+    """Whole, gathered, chunked and masked member rows give the same products."""
+    import motif_discovery.clustering.rd_objective as ro
+
+    monkeypatch.setattr(ro, "MATERIALIZE_ELEMENTS", 0)
+    monkeypatch.setattr(ro, "CHUNK_ELEMENTS", 8)
+    rng = np.random.default_rng(size)
+    x = rng.normal(size=(20, 4))
+    members = np.sort(rng.choice(20, size, replace=False))
+    R = ro.Rows(t(x), t(members))
+    assert R.masked == (3 * size >= 20)
+    v, u = rng.normal(size=(4, 2)), rng.normal(size=(size, 2))
+    np.testing.assert_allclose(R.matvec(t(v)).numpy(), x[members] @ v, rtol=1e-12)
+    np.testing.assert_allclose(R.rmatvec(t(u)).numpy(), x[members].T @ u, rtol=1e-12)
+    c = rng.normal(size=(3, 4))
+    want = np.abs(x[members][:, None] - c[None]).sum(2)
+    np.testing.assert_allclose(R.l1(t(c)).numpy(), want, rtol=1e-12)
