@@ -21,20 +21,20 @@ from motif_discovery.utils.io import read_json, read_jsonl
 
 
 def markdown(result: dict) -> str:
-    """One row per cloze: each family as generator / model exact / model sampled."""
+    """One row per cloze: each family as generator / model exact / model sampled, and TV."""
     lines = [
-        "| id | prefix | family: generator / model exact / model sampled |",
-        "|---|---|---|",
+        "| id | prefix | family: generator / model exact / model sampled | TV |",
+        "|---|---|---|---|",
     ]
     for cloze_id, row in result["per_prefix"].items():
         cells = [
-            f"{name} {v['generator']:.2f} / {v.get('model_exact', float('nan')):.2f} / "
-            f"{v['model_sampled']:.2f}"
+            f"{name} {v['generator']:.2f} / {v['model_exact']:.2f} / {v['model_sampled']:.2f}"
             for name, v in row.items()
-            if name not in ("text", "other")
+            if name not in ("text", "tv_exact", "other")
         ]
         cells.append(f"other – / – / {row['other']['model_sampled']:.2f}")
-        lines.append(f"| {cloze_id} | `{row['text']}` | {'<br>'.join(cells)} |")
+        cells = "<br>".join(cells)
+        lines.append(f"| {cloze_id} | `{row['text']}` | {cells} | {row['tv_exact']:.2f} |")
     return "\n".join(lines)
 
 

@@ -154,7 +154,6 @@ def fit_rd(
         previous, terms = terms, state_terms(problem, state)
         history.append(_record(iterations, terms, state.K, events))
         keys = set(state.keys())
-        problem.index.keep_only(keys)
         for key in [key for key in cache if key not in keys]:
             del cache[key]
         if abs(previous.L - terms.L) <= tol * abs(previous.L):

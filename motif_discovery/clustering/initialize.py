@@ -37,17 +37,25 @@ _SHARED: dict[str, tuple] = {}
 
 def dataset_cache(e: Tensor, a: Tensor) -> DatasetCache:
     """The DatasetCache of (e, a), reused while the same unmodified tensors come back
-    (a sweep's configs share it); dropped when either tensor is garbage-collected."""
+    (a sweep's configs share it). Only weak references to e and a are kept, and the
+    shared work is dropped when either is garbage-collected."""
     entry = _SHARED.get("entry")
     same = entry is not None and entry[0]() is e and entry[1]() is a
     if same and entry[2] == (e._version, a._version):
-        return DatasetCache(MedianIndex(a, entry[3].index._cache), entry[3].grams)
+        return DatasetCache(MedianIndex(a, entry[3]), entry[4])
 
     def drop(_: object) -> None:
         _SHARED.pop("entry", None)
 
     cache = DatasetCache(MedianIndex(a), {})
-    _SHARED["entry"] = (weakref.ref(e, drop), weakref.ref(a, drop), (e._version, a._version), cache)
+    versions = (e._version, a._version)
+    _SHARED["entry"] = (
+        weakref.ref(e, drop),
+        weakref.ref(a, drop),
+        versions,
+        cache.index._cache,
+        cache.grams,
+    )
     return cache
 
 

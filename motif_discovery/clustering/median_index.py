@@ -22,7 +22,7 @@ from motif_discovery.clustering.rd_objective import CHUNK_ELEMENTS
 
 # Cached orders may take this share of a's bytes (least recently used go first); columns
 # beyond the budget are re-sorted per call, so memory stays O(N d_a).
-CACHE_SHARE = 0.6
+CACHE_SHARE = 0.55
 MIN_CACHE_BYTES = 256 << 20
 
 
@@ -31,16 +31,71 @@ def membership_key(members: Tensor) -> bytes:
     return hashlib.blake2b(members.cpu().numpy().tobytes(), digest_size=16).digest()
 
 
+def index_dtype(n: int) -> np.dtype:
+    """Smallest dtype for local indices 0..n (n is the padding slot)."""
+    return np.dtype(np.uint16) if n < 1 << 16 else np.dtype(np.int32)
+
+
+@dataclass
+class PackedOrder:
+    """Column orders [columns, width] of local indices 0..n in few bytes: uint16 when
+    n < 2^16; uint16 low bits plus one packed high bit when n < 2^17 (2.125 bytes per
+    entry, so N = 100,000 fits where int32 would not); int32 otherwise."""
+
+    low: np.ndarray
+    high: np.ndarray | None = None
+
+    @staticmethod
+    def entry_bits(n: int) -> int:
+        return 16 if n < 1 << 16 else (17 if n < 1 << 17 else 32)
+
+    @classmethod
+    def empty(cls, n: int, columns: int, width: int) -> PackedOrder:
+        bits = cls.entry_bits(n)
+        low = np.empty((columns, width), dtype=np.uint16 if bits <= 17 else np.int32)
+        high = np.empty((columns, -(-width // 8)), dtype=np.uint8) if bits == 17 else None
+        return cls(low, high)
+
+    def store(self, j0: int, order: np.ndarray) -> None:
+        """Write rows j0.. from a plain index array."""
+        j1 = j0 + order.shape[0]
+        if self.high is None:
+            self.low[j0:j1] = order
+            return
+        self.low[j0:j1] = order & 0xFFFF
+        self.high[j0:j1] = np.packbits(order >> 16 != 0, axis=1)
+
+    def rows(self, j0: int, j1: int) -> np.ndarray:
+        """Plain index array of rows j0..j1."""
+        if self.high is None:
+            return self.low[j0:j1]
+        bits = np.unpackbits(self.high[j0:j1], axis=1, count=self.low.shape[1])
+        return self.low[j0:j1].astype(np.int32) | (bits.astype(np.int32) << 16)
+
+    @property
+    def columns(self) -> int:
+        return self.low.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        return self.low.nbytes + (0 if self.high is None else self.high.nbytes)
+
+
 @dataclass
 class MotifOrder:
     """Members (sorted global indices) and, on CPU, order[j] = argsort of a[members, j]
     padded with index n (a zero-weight slot) to a multiple of the block length, for the
-    first order.shape[0] columns (those the cache budget holds; the rest sort per call)."""
+    first order.columns columns (those the cache budget holds; the rest sort per call)."""
 
     members: Tensor
-    order: np.ndarray | None
+    order: PackedOrder | None
     block: int
     member_block_sums: np.ndarray | None = None
+
+    @property
+    def width(self) -> int:
+        n = self.members.shape[0]
+        return -(-n // self.block) * self.block
 
 
 def argsort_rows(x: np.ndarray) -> np.ndarray:
@@ -112,57 +167,50 @@ class MedianIndex:
         n, d = members.shape[0], self.a.shape[1]
         motif = MotifOrder(members, None, block_length(n))
         if self.on_cpu:
-            row_bytes = -(-n // motif.block) * motif.block * self._index_dtype(n).itemsize
+            row_bytes = PackedOrder.empty(n, 1, motif.width).nbytes
             used = sum(m.order.nbytes for m in self._cache.values() if m.order is not None)
             while self._cache and used + d * row_bytes > self.budget:
                 old = self._cache.popitem(last=False)[1]
                 used -= 0 if old.order is None else old.order.nbytes
             columns = min(d, (self.budget - used) // row_bytes)
-            motif.order = self._argsort_columns(motif, 0, columns)
+            motif.order = PackedOrder.empty(n, columns, motif.width)
+            step = self._step(motif)
+            for j0 in range(0, columns, step):
+                motif.order.store(j0, self._argsort_columns(motif, j0, min(j0 + step, columns)))
         self._cache[key] = motif
         return motif
 
-    def keep_only(self, keys: set[bytes]) -> None:
-        """Drop cached orders of motifs that no longer exist."""
-        for k in [k for k in self._cache if k not in keys]:
-            del self._cache[k]
-
     @staticmethod
-    def _index_dtype(n: int) -> np.dtype:
-        return np.dtype(np.uint16) if n < np.iinfo(np.uint16).max else np.dtype(np.int32)
+    def _step(motif: MotifOrder) -> int:
+        """Columns per chunk."""
+        return max(1, CHUNK_ELEMENTS // max(1, motif.members.shape[0]))
 
     def _argsort_columns(self, motif: MotifOrder, j0: int, j1: int) -> np.ndarray:
-        """[j1 - j0, nb * B] argsort of a[members, j] per column, padded with index n."""
+        """[j1 - j0, width] argsort of a[members, j] per column, padded with index n."""
         m = motif.members.numpy()
-        n, B = m.shape[0], motif.block
-        width = -(-n // B) * B
-        out = np.full((j1 - j0, width), n, dtype=self._index_dtype(n))
-        step = max(1, CHUNK_ELEMENTS // max(1, n))
+        n = m.shape[0]
+        out = np.full((j1 - j0, motif.width), n, dtype=index_dtype(n))
         whole = n == self.a_np.shape[0]
-        for c0 in range(j0, j1, step):
-            c1 = min(c0 + step, j1)
-            cols = self.a_np[:, c0:c1] if whole else self.a_np[m, c0:c1]
-            out[c0 - j0 : c1 - j0, :n] = argsort_rows(np.ascontiguousarray(cols.T))
+        cols = self.a_np[:, j0:j1] if whole else self.a_np[m, j0:j1]
+        out[:, :n] = argsort_rows(np.ascontiguousarray(cols.T))
         return out
 
     def _chunks(self, motif: MotifOrder):
         """Yield (first column, order rows) over column chunks: cached, then sorted now."""
-        d, cached = self.a.shape[1], motif.order.shape[0]
-        step = max(1, CHUNK_ELEMENTS // max(1, motif.members.shape[0]))
+        d, cached, step = self.a.shape[1], motif.order.columns, self._step(motif)
         for j0 in range(0, cached, step):
-            yield j0, motif.order[j0 : min(j0 + step, cached)]
+            yield j0, motif.order.rows(j0, min(j0 + step, cached))
         for j0 in range(cached, d, step):
             yield j0, self._argsort_columns(motif, j0, min(j0 + step, d))
 
     def _member_block_sums(self, motif: MotifOrder, w_all: np.ndarray) -> np.ndarray:
         """Block sums of the members' own weights over the cached columns (computed once)."""
         if motif.member_block_sums is None:
-            cached = motif.order.shape[0]
-            sums = np.empty((cached, motif.order.shape[1] // motif.block))
-            step = max(1, CHUNK_ELEMENTS // max(1, motif.members.shape[0]))
+            cached, step = motif.order.columns, self._step(motif)
+            sums = np.empty((cached, motif.width // motif.block))
             for j0 in range(0, cached, step):
                 j1 = min(j0 + step, cached)
-                sums[j0:j1] = _block_sums(w_all[motif.order[j0:j1]], motif.block)
+                sums[j0:j1] = _block_sums(w_all[motif.order.rows(j0, j1)], motif.block)
             motif.member_block_sums = sums
         return motif.member_block_sums
 

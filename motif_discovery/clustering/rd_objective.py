@@ -38,9 +38,14 @@ def row_chunks(n_rows: int, n_cols: int) -> list[slice]:
 
 
 def squared_distances(e: Tensor, mu_e: Tensor) -> Tensor:
-    """[N, K] matrix ||e_n - mu_e_k||_2^2, as ||e||^2 - 2 e.mu + ||mu||^2 clamped at 0."""
-    sq = (e * e).sum(1, keepdim=True) - 2.0 * (e @ mu_e.T) + (mu_e * mu_e).sum(1)[None, :]
-    return sq.clamp_min_(0.0)
+    """[N, K] matrix ||e_n - mu_e_k||^2 = ||e_n||^2 - 2 e_n.mu_k + ||mu_k||^2 (clamped at 0),
+    in row chunks."""
+    out = torch.empty(e.shape[0], mu_e.shape[0], dtype=e.dtype, device=e.device)
+    mu_sq = (mu_e * mu_e).sum(1)[None, :]
+    for rows in row_chunks(e.shape[0], e.shape[1]):
+        x = e[rows]
+        out[rows] = (x * x).sum(1, keepdim=True) - 2.0 * (x @ mu_e.T) + mu_sq
+    return out.clamp_min_(0.0)
 
 
 def l1_distances(a: Tensor, mu_a: Tensor) -> Tensor:
@@ -122,8 +127,20 @@ def code_length(prior: Tensor) -> Tensor:
     return -torch.log(prior.double())
 
 
-# Member rows up to this many values are gathered once; larger sets are read in chunks.
+# Member rows are gathered once when they hold at most this many values or this share
+# of the view; larger sets are read in chunks.
 MATERIALIZE_ELEMENTS = 1 << 25
+MATERIALIZE_SHARE = 0.2
+
+
+def matvec(x: Tensor, v: Tensor) -> Tensor:
+    """x @ v for v [d] or [d, A] (the latter as (v^T x^T)^T: BLAS is much faster so)."""
+    return x @ v if v.ndim == 1 else (v.T.contiguous() @ x.T).T
+
+
+def rmatvec(x: Tensor, u: Tensor) -> Tensor:
+    """x^T @ u for u [n] or [n, A], computed as (u^T x)^T."""
+    return u @ x if u.ndim == 1 else (u.T @ x).T
 
 
 class Rows:
@@ -134,10 +151,20 @@ class Rows:
     def __init__(self, x: Tensor, members: Tensor) -> None:
         self.x, self.members = x, members
         self.n, self.d = members.shape[0], x.shape[1]
-        whole = self.n == x.shape[0]
-        small = self.n * self.d <= MATERIALIZE_ELEMENTS
-        self.rows = x if whole else (x[members] if small else None)
-        self.masked = self.rows is None and 3 * self.n >= x.shape[0]
+        self.whole = self.n == x.shape[0]
+        limit = max(MATERIALIZE_ELEMENTS, MATERIALIZE_SHARE * x.numel())
+        self.small = self.n * self.d <= limit
+        self.masked = not (self.whole or self.small) and 3 * self.n >= x.shape[0]
+        self._rows: Tensor | None = None
+
+    @property
+    def rows(self) -> Tensor | None:
+        """All member rows at once (x itself, or a copy gathered on first use), or None."""
+        if self.whole:
+            return self.x
+        if self.small and self._rows is None:
+            self._rows = self.x[self.members]
+        return self._rows
 
     def chunks(self):
         """Yield (slice of members, their rows)."""
@@ -152,11 +179,11 @@ class Rows:
         if self.masked:
             full = torch.empty((self.x.shape[0], *v.shape[1:]), dtype=v.dtype, device=v.device)
             for rows in row_chunks(self.x.shape[0], self.d):
-                full[rows] = self.x[rows] @ v
+                full[rows] = matvec(self.x[rows], v)
             return full[self.members]
         out = torch.empty((self.n, *v.shape[1:]), dtype=self.x.dtype, device=self.x.device)
         for rows, x in self.chunks():
-            out[rows] = x @ v
+            out[rows] = matvec(x, v)
         return out
 
     def rmatvec(self, u: Tensor) -> Tensor:
@@ -166,10 +193,10 @@ class Rows:
             full = torch.zeros((self.x.shape[0], *u.shape[1:]), dtype=u.dtype, device=u.device)
             full[self.members] = u
             for rows in row_chunks(self.x.shape[0], self.d):
-                out += self.x[rows].T @ full[rows]
+                out += rmatvec(self.x[rows], full[rows])
             return out
         for rows, x in self.chunks():
-            out += x.T @ u[rows]
+            out += rmatvec(x, u[rows])
         return out
 
     def l1(self, centres: Tensor) -> Tensor:

@@ -4,7 +4,8 @@
   with the generator's own entropy H(family | prefix), the floor any model can reach;
 - recall accuracy: argmax next word after "the A of X is" == A(X), over all stored facts;
 - family probabilities per cloze: exact (teacher-forced product of token probabilities of
-  each planted continuation) and sampled (model.generate at temperature 1, labelled);
+  each planted continuation) and sampled (model.generate at temperature 1, labelled), and
+  the total variation between the generator's and the model's exact distribution;
 - interventions: remove the nickname statement (copy should vanish), remove the border
   statement (shortcut should vanish), rename the subject to a country absent from the
   prefix (recall of the old fact should vanish; copy, a control, should stay).
@@ -167,6 +168,13 @@ def family_table(
     return table
 
 
+def total_variation(table: dict[str, dict[str, float]]) -> float:
+    """TV(generator, model exact) = 1/2 sum_f |g_f - m_f| + 1/2 (1 - sum_f m_f) (mass outside)."""
+    rows = [v for name, v in table.items() if name != "other"]
+    outside = 1.0 - sum(v["model_exact"] for v in rows)
+    return 0.5 * sum(abs(v["generator"] - v["model_exact"]) for v in rows) + 0.5 * outside
+
+
 def _without(prefix: Prefix, kind: type) -> Prefix:
     return replace(
         prefix, statements=tuple(s for s in prefix.statements if not isinstance(s, kind))
@@ -248,16 +256,20 @@ def evaluate(
 ) -> dict[str, Any]:
     """All figures of the module docstring for the given cloze rows (clozes.jsonl)."""
     prefixes = [parse_prefix(row["text"]) for row in clozes]
+    tables = [
+        family_table(model, tokenizer, world, p, n_samples, seed + i)
+        for i, p in enumerate(prefixes)
+    ]
+    tv = [total_variation(t) for t in tables]
     per_prefix = {
-        row["id"]: {
-            "text": row["text"],
-            **family_table(model, tokenizer, world, p, n_samples, seed),
-        }
-        for row, p in zip(clozes, prefixes, strict=True)
+        row["id"]: {"text": row["text"], "tv_exact": d, **t}
+        for row, t, d in zip(clozes, tables, tv, strict=True)
     }
     return {
         "heldout": heldout_loss(model, tokenizer, world, n_docs=1000, seed=seed + 1),
         "recall_accuracy": recall_accuracy(model, tokenizer, world),
+        "mean_tv_exact": sum(tv) / len(tv),
+        "max_tv_exact": max(tv),
         "per_prefix": per_prefix,
         "interventions": interventions(model, tokenizer, world, prefixes),
     }

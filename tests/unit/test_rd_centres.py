@@ -114,7 +114,34 @@ def test_partly_cached_orders_match(monkeypatch):
         monkeypatch.setattr(mi, "CACHE_SHARE", share)
         index = mi.MedianIndex(a)
         motif = index.order(members)
-        assert motif.order.shape[0] == columns
+        assert motif.order.columns == columns
         assert torch.equal(index.split_medians(motif, w, half), want)
         got = index.medians(motif, w[None])[0]
         assert torch.equal(got, cached.medians(cached.order(members), w[None])[0])
+
+
+@pytest.mark.parametrize("n", [100, 70_000, 140_000])
+def test_packed_orders_round_trip(n):
+    from motif_discovery.clustering.median_index import PackedOrder
+
+    rng = np.random.default_rng(n)
+    order = rng.integers(0, n + 1, size=(3, 40))
+    packed = PackedOrder.empty(n, 5, 40)
+    packed.store(1, order)
+    np.testing.assert_array_equal(packed.rows(1, 4), order)
+    assert packed.nbytes == 5 * 40 * {100: 2, 70_000: 2, 140_000: 4}[n] + (
+        5 * 5 if n == 70_000 else 0
+    )
+
+
+def test_torch_path_matches_presorted_path():
+    """The per-call torch.sort path (used off CPU) gives the presorted path's medians."""
+    rng = np.random.default_rng(7)
+    a = torch.tensor(rng.normal(size=(60, 5)).round(1))
+    members = torch.tensor(np.sort(rng.choice(60, 33, replace=False)))
+    w, half = torch.tensor(rng.random(33)), torch.tensor(rng.random(33) < 0.5)
+    fast = MedianIndex(a)
+    plain = MedianIndex(a)
+    plain.on_cpu = False
+    want = fast.split_medians(fast.order(members), w, half)
+    torch.testing.assert_close(plain.split_medians(plain.order(members), w, half), want)

@@ -175,3 +175,18 @@ def test_bad_parameters_name_the_problem(kwargs, message):
 def test_weights_are_normalized():
     _, _, p = validate_inputs(torch.ones(3, 2), torch.ones(3, 2), torch.tensor([1.0, 2.0, 1.0]))
     torch.testing.assert_close(p, torch.tensor([0.25, 0.5, 0.25]))
+
+
+def test_shared_work_is_released_with_the_data():
+    import gc
+    import weakref
+
+    from motif_discovery.clustering import initialize
+
+    e, a, p, _ = planted(n=40)
+    fit_rd(e, a, p, 1.0, 0.5)
+    assert initialize._SHARED
+    ref = weakref.ref(a)
+    del a
+    gc.collect()
+    assert ref() is None and not initialize._SHARED

@@ -104,6 +104,7 @@ def test_rows_products_in_every_mode(size, monkeypatch):
     import motif_discovery.clustering.rd_objective as ro
 
     monkeypatch.setattr(ro, "MATERIALIZE_ELEMENTS", 0)
+    monkeypatch.setattr(ro, "MATERIALIZE_SHARE", 0.0)
     monkeypatch.setattr(ro, "CHUNK_ELEMENTS", 8)
     rng = np.random.default_rng(size)
     x = rng.normal(size=(20, 4))
