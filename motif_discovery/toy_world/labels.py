@@ -13,9 +13,11 @@ continuation against them (it does not consult the generator's family table):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from motif_discovery.toy_world.grammar import DEFAULTS, World, make_world, parse_prefix
+from motif_discovery.toy_world.tokenizer import BOS
 
 DEFAULT_SEED = 0
 STOP = (".", "?", "!")
@@ -35,10 +37,14 @@ OTHER = Label("other", "other", None, "other")
 
 
 def label(prefix: str, continuation: str, world: World | None = None) -> Label:
-    """Label `continuation` (text as generated, e.g. " tarno .") of the cloze `prefix`."""
+    """Label `continuation` (text as generated, e.g. " tarno .") of the cloze `prefix`.
+
+    A leading BOS in `prefix` is ignored; words and stop marks are split as the tokenizer
+    splits them, so " tarno." and " tarno ." get the same label.
+    """
     world = world or make_world(DEFAULT_SEED)
-    parsed = parse_prefix(prefix)
-    words = continuation.split()
+    parsed = parse_prefix(prefix.strip().removeprefix(BOS))
+    words = re.findall(r"[^\s.?!]+|[.?!]", continuation)
     if not words or words[-1] not in STOP:
         return OTHER
     answer = " ".join(words[:-1])

@@ -63,6 +63,12 @@ def test_same_meaning_different_mechanism():
     assert recall.semantic == copy.semantic and recall.mechanism != copy.mechanism
 
 
+def test_bos_and_spacing_do_not_change_the_label():
+    expected = label(FULL, f" {CAP[X]} .", WORLD)
+    assert label(f"<|endoftext|>{FULL}", f" {CAP[X]}.", WORLD) == expected
+    assert label(FULL, f"{CAP[X]} . ", WORLD) == expected
+
+
 def test_default_world_is_seed_zero():
     assert label(FULL, f" {CAP[X]} .") == label(FULL, f" {CAP[X]} .", WORLD)
 
