@@ -14,7 +14,7 @@ from torch import Tensor
 
 from motif_discovery.clustering.centres import semantic_centre, subset_centres
 from motif_discovery.clustering.initialize import Problem, State
-from motif_discovery.clustering.median_index import MotifOrder
+from motif_discovery.clustering.median_index import MotifOrder, membership_key
 from motif_discovery.clustering.rd_objective import (
     Rows,
     code_length,
@@ -47,6 +47,7 @@ class Members:
     """One motif's members: indices, weights P_n, rows of both views, presorted order."""
 
     members: Tensor
+    key: bytes
     w: Tensor
     E: Rows
     A: Rows
@@ -56,6 +57,7 @@ class Members:
     def of(cls, problem: Problem, members: Tensor) -> Members:
         return cls(
             members,
+            membership_key(members),
             problem.p[members],
             Rows(problem.e, members),
             Rows(problem.a, members),
@@ -65,6 +67,18 @@ class Members:
     def centres(self, problem: Problem, weights: Tensor) -> tuple[Tensor, Tensor]:
         """Exact M-step (mu_e [H, d_e], mu_a [H, d_a]) for reweightings [H, n] of the members."""
         return subset_centres(self.E, problem.index, self.order, weights, problem.semantic_center)
+
+    def halves(self, problem: Problem, half: Tensor) -> tuple[Tensor, ...]:
+        """(mu_e [2, d_e], mu_a [2, d_a], Pbar [2], De [n, 2], Da [n, 2]) of the bipartition
+        (half, ~half): exact centres and the members' distances to them, cached per data set
+        (they depend only on the members and the bipartition)."""
+        key = self.key + problem.semantic_center.encode() + half.cpu().numpy().tobytes()
+        hit = problem.cache.halves.get(key)
+        if hit is None:
+            mu_e, mu_a, prior = self.split_centres(problem, half)
+            hit = (mu_e, mu_a, prior, self.E.squared(mu_e), self.A.l1(mu_a))
+            problem.cache.remember(key, hit)
+        return hit
 
     def split_centres(self, problem: Problem, half: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Exact M-step of the two halves (half, ~half): mu_e [2, d_e], mu_a [2, d_a], Pbar [2]."""
@@ -228,8 +242,8 @@ def lloyd_refine(
     Returns (L of the final halves at their exact centres, half, mu_e [2], mu_a [2]).
     """
     for step in range(problem.lloyd_steps + 1):
-        mu_e, mu_a, prior = m.split_centres(problem, half)
-        cost = m.cost(problem, mu_e, mu_a)
+        mu_e, mu_a, prior, De, Da = m.halves(problem, half)
+        cost = problem.cost(De, Da)
         own = torch.where(half, cost[:, 0], cost[:, 1])
         L_split = float(rate(prior).sum() + (m.w.double() * own).sum())
         if step == problem.lloyd_steps:

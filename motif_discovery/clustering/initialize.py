@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -16,12 +17,27 @@ from motif_discovery.clustering.rd_objective import l1_distances, squared_distan
 GRAM_MAX_N = 2048
 
 
+# Centres and distances of split halves kept for reuse, in bytes (least recently used go).
+HALVES_CACHE_BYTES = 64 << 20
+
+
 @dataclass
 class DatasetCache:
-    """Work shared by every fit on the same data: presorted orders, full Gram matrices."""
+    """Work shared by every fit on the same data: presorted orders, full Gram matrices,
+    and the exact centres and distances of bipartitions already evaluated (they do not
+    depend on beta, gamma, so sweep configs reuse them)."""
 
     index: MedianIndex
     grams: dict[str, Tensor]
+    halves: OrderedDict[bytes, tuple[Tensor, ...]] = field(default_factory=OrderedDict)
+
+    def remember(self, key: bytes, value: tuple[Tensor, ...]) -> None:
+        """Store one bipartition's tensors, evicting the oldest beyond HALVES_CACHE_BYTES."""
+        self.halves[key] = value
+        size = sum(x.numel() * x.element_size() for v in self.halves.values() for x in v)
+        while size > HALVES_CACHE_BYTES and len(self.halves) > 1:
+            old = self.halves.popitem(last=False)[1]
+            size -= sum(x.numel() * x.element_size() for x in old)
 
     def gram(self, name: str, x: Tensor) -> Tensor | None:
         """x x^T (float64) of the view called name, when N <= GRAM_MAX_N; else None."""
@@ -42,7 +58,7 @@ def dataset_cache(e: Tensor, a: Tensor) -> DatasetCache:
     entry = _SHARED.get("entry")
     same = entry is not None and entry[0]() is e and entry[1]() is a
     if same and entry[2] == (e._version, a._version):
-        return DatasetCache(MedianIndex(a, entry[3]), entry[4])
+        return DatasetCache(MedianIndex(a, entry[3]), entry[4], entry[5])
 
     def drop(_: object) -> None:
         _SHARED.pop("entry", None)
@@ -55,6 +71,7 @@ def dataset_cache(e: Tensor, a: Tensor) -> DatasetCache:
         versions,
         cache.index._cache,
         cache.grams,
+        cache.halves,
     )
     return cache
 

@@ -1,11 +1,13 @@
 """Weighted medians of member subsets over one motif's presorted attribution columns.
 
 The weighted median is a sort. On CPU, one motif's members are argsorted per
-coordinate once (numpy's SIMD argsort on contiguous rows, uint16/int32 local
-indices, chunked over coordinates), and every weighted median of any reweighting
-of those members (the M-step, each split proposal, each Lloyd step) is then a
-gather + cumulative sum + count over that order. Elsewhere (CUDA) torch.sort runs
-per call. Orders are cached by membership, so an unchanged motif is never resorted.
+coordinate once (numpy on contiguous rows: SIMD quicksort, or timsort when most
+values tie, as in sparse attributions; local indices in uint16, uint16 + one packed
+bit, or int32), and every weighted median of any reweighting of those members (the
+M-step, each split proposal, each Lloyd step) is then a gather plus a two-level
+cumulative sum (block sums, then one block) over that order. Orders are cached by
+membership in an LRU budget of CACHE_SHARE x a's bytes; columns beyond it are
+re-sorted per call, so memory stays O(N d_a). Elsewhere (CUDA) torch.sort runs per call.
 """
 
 from __future__ import annotations

@@ -86,6 +86,10 @@ def test_same_seed_same_result():
     assert torch.equal(r1.assign, r2.assign)
     assert r1.terms == r2.terms
     assert r1.history == r2.history
+    # A third run on the first tensors reuses their cached orders and bipartitions.
+    fit_rd(e, a, p, 1.25, 0.3, seed=4)
+    r3 = fit_rd(e, a, p, 0.75, 0.7, seed=4)
+    assert torch.equal(r1.assign, r3.assign) and r1.history == r3.history
 
 
 def test_per_dim_scale_and_spherical_centres():
