@@ -23,7 +23,9 @@ from motif_discovery.toy_world.lm import load_toy_model
 from motif_discovery.toy_world.replacement import (
     load_replacement_model,
     load_transcoders,
+    logits_with_mlp_outputs,
     read_metadata,
+    replacement_mlp_outputs,
 )
 from motif_discovery.toy_world.transcoders import (
     TrainSettings,
@@ -41,22 +43,9 @@ def error_node_max_diff(model, transcoders, replacement, ids: torch.Tensor) -> f
     ctx = replacement.setup_attribution(ids)
     acts = ctx.activation_matrix.to_dense()
 
-    def patch(layer: int):
-        def hook(_module, _args, output):
-            patched = output.clone()
-            tc = transcoders[layer]
-            patched[0, 1:] = (acts[layer] @ tc.W_dec + tc.b_dec + ctx.error_vectors[layer])[1:]
-            return patched
-
-        return hook
-
-    real = model(input_ids=ids[None]).logits
-    handles = [b.mlp.register_forward_hook(patch(i)) for i, b in enumerate(model.model.layers)]
-    try:
-        patched = model(input_ids=ids[None]).logits
-    finally:
-        for handle in handles:
-            handle.remove()
+    real = model(input_ids=ids[None]).logits[0]
+    outputs = replacement_mlp_outputs(transcoders, acts, ctx.error_vectors)
+    patched = logits_with_mlp_outputs(model, outputs, ids)
     return float((patched - real).abs().max())
 
 

@@ -192,3 +192,37 @@ def load_replacement_model(
         device=torch.device(device),
         dtype=dtype,
     )
+
+
+def replacement_mlp_outputs(
+    transcoders: TranscoderSet, activations: torch.Tensor, error_vectors: torch.Tensor
+) -> list[torch.Tensor]:
+    """Per layer, what the replacement writes in place of the MLP output:
+    sum_f a_f W_dec[f] + b_dec + error (activations [layers, pos, d_transcoder])."""
+    return [
+        activations[layer] @ tc.W_dec + tc.b_dec + error_vectors[layer]
+        for layer, tc in enumerate(transcoders)
+    ]
+
+
+@torch.no_grad()
+def logits_with_mlp_outputs(
+    model: nn.Module, mlp_outputs: list[torch.Tensor], ids: torch.Tensor
+) -> torch.Tensor:
+    """Logits [pos, vocab] of the real model rerun with each layer's MLP output replaced by
+    mlp_outputs[layer] at positions >= 1 (position 0, the BOS, keeps the real MLP)."""
+
+    def patch(layer: int):
+        def hook(_module, _args, output):
+            patched = output.clone()
+            patched[0, 1:] = mlp_outputs[layer][1:]
+            return patched
+
+        return hook
+
+    handles = [b.mlp.register_forward_hook(patch(i)) for i, b in enumerate(model.model.layers)]
+    try:
+        return model(input_ids=ids[None]).logits[0]
+    finally:
+        for handle in handles:
+            handle.remove()

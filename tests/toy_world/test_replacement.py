@@ -19,6 +19,8 @@ from motif_discovery.toy_world.replacement import (
     TopKReLU,
     load_replacement_model,
     load_transcoders,
+    logits_with_mlp_outputs,
+    replacement_mlp_outputs,
 )
 from motif_discovery.utils.errors import InputError
 
@@ -187,24 +189,8 @@ def test_error_nodes_make_the_replacement_exact(replacement, real, prompt):
         expected[0] = 0
         assert torch.allclose(acts[layer], expected, atol=1e-5)
 
-    def patch(layer):
-        def hook(_module, _args, output):
-            patched = output.clone()
-            tc = transcoders[layer]
-            patched[0, 1:] = (acts[layer] @ tc.W_dec + tc.b_dec + ctx.error_vectors[layer])[1:]
-            return patched
-
-        return hook
-
-    handles = [
-        block.mlp.register_forward_hook(patch(i)) for i, block in enumerate(model.model.layers)
-    ]
-    try:
-        with torch.no_grad():
-            patched_logits = model(input_ids=ids[None]).logits[0]
-    finally:
-        for handle in handles:
-            handle.remove()
+    outputs = replacement_mlp_outputs(transcoders, acts, ctx.error_vectors)
+    patched_logits = logits_with_mlp_outputs(model, outputs, ids)
     assert (patched_logits - logits).abs().max() < 1e-4
 
 
