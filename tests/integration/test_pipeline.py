@@ -140,3 +140,24 @@ def test_driver_stage_selection():
     assert [s.number for s in pipeline.select(stages, None, 4, None)] == [4]
     with pytest.raises(Exception, match="--only 9: no such stage"):
         pipeline.select(stages, None, None, 9)
+
+
+def test_single_mode_writes_one_config(tmp_path):
+    """Numbers for both beta and gamma run exactly one config."""
+    from motif_discovery.data.synthetic import SyntheticParams, write_synthetic_run
+
+    run_dir = tmp_path / "single"
+    write_synthetic_run(run_dir, SyntheticParams(setting="easy", n=160, d_e=32, d_a=256))
+    config = load_config(
+        REPO / "configs/synthetic.json",
+        [*SMALL, "clustering.beta=1.0", "clustering.gamma=0.5", "clustering.baselines=[]"],
+    )
+    stage5.run(config, run_dir)
+    out = run_dir / "5_gaussian_clustering" / "synthetic_easy_000"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "beta1_gamma0.5.json",
+        "beta1_gamma0.5.safetensors",
+        "summary.json",
+    ]
+    record = json.loads((out / "beta1_gamma0.5.json").read_text())
+    assert record["scores"].keys() == {"RD"} and record["scores"]["RD"]["ARI_motif"] >= 0.9
