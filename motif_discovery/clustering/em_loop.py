@@ -139,7 +139,7 @@ def fit_rd(
     e, a, p = validate_inputs(e, a, p)
     beta_e, beta_a = view_weights(beta, gamma, e.shape[1], a.shape[1], distortion_scale)
     problem = Problem(
-        e, a, p, beta_e, beta_a, semantic_center, dataset_cache(e, a), seed, lloyd_steps
+        e, a, p, beta_e, beta_a, semantic_center, dataset_cache(e, a, p), seed, lloyd_steps
     )
     start = initial_assignment(e.shape[0], K_max, e.device, init.assign if init else None)
     state = state_from_assignment(problem, start)

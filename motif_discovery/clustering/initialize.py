@@ -51,20 +51,20 @@ class DatasetCache:
 _SHARED: dict[str, tuple] = {}
 
 
-def dataset_cache(e: Tensor, a: Tensor) -> DatasetCache:
-    """The DatasetCache of (e, a), reused while the same unmodified tensors come back
-    (a sweep's configs share it). Only weak references to e and a are kept, and the
-    shared work is dropped when either is garbage-collected."""
+def dataset_cache(e: Tensor, a: Tensor, p: Tensor) -> DatasetCache:
+    """The DatasetCache of (e, a, p), reused while the same unmodified tensors and the same
+    weights come back (a sweep's configs share it). Only weak references to e and a are
+    kept, and the shared work is dropped when either is garbage-collected."""
     entry = _SHARED.get("entry")
     same = entry is not None and entry[0]() is e and entry[1]() is a
-    if same and entry[2] == (e._version, a._version):
+    versions = (e._version, a._version, membership_key(p))
+    if same and entry[2] == versions:
         return DatasetCache(MedianIndex(a, entry[3]), entry[4], entry[5])
 
     def drop(_: object) -> None:
         _SHARED.pop("entry", None)
 
     cache = DatasetCache(MedianIndex(a), {})
-    versions = (e._version, a._version)
     _SHARED["entry"] = (
         weakref.ref(e, drop),
         weakref.ref(a, drop),

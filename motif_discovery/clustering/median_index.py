@@ -29,7 +29,7 @@ MIN_CACHE_BYTES = 256 << 20
 
 
 def membership_key(members: Tensor) -> bytes:
-    """A digest of a sorted index set, used to cache per-motif work."""
+    """A digest of a tensor's bytes (a sorted member set, or the weights P)."""
     return hashlib.blake2b(members.cpu().numpy().tobytes(), digest_size=16).digest()
 
 
@@ -92,7 +92,6 @@ class MotifOrder:
     members: Tensor
     order: PackedOrder | None
     block: int
-    member_block_sums: np.ndarray | None = None
 
     @property
     def width(self) -> int:
@@ -205,23 +204,17 @@ class MedianIndex:
         for j0 in range(cached, d, step):
             yield j0, self._argsort_columns(motif, j0, min(j0 + step, d))
 
-    def _member_block_sums(self, motif: MotifOrder, w_all: np.ndarray) -> np.ndarray:
-        """Block sums of the members' own weights over the cached columns (computed once)."""
-        if motif.member_block_sums is None:
-            cached, step = motif.order.columns, self._step(motif)
-            sums = np.empty((cached, motif.width // motif.block))
-            for j0 in range(0, cached, step):
-                j1 = min(j0 + step, cached)
-                sums[j0:j1] = _block_sums(w_all[motif.order.rows(j0, j1)], motif.block)
-            motif.member_block_sums = sums
-        return motif.member_block_sums
-
-    def _weights(self, w: Tensor) -> np.ndarray:
-        """Weights in the data's precision, with a trailing zero for the padding index."""
-        return np.append(w.to(self.a.dtype).numpy(), np.zeros(1, dtype=self.a_np.dtype))
+    @staticmethod
+    def _weights(w: Tensor) -> np.ndarray:
+        """Weights in float64 (P spans many orders of magnitude), with a trailing zero for
+        the padding index."""
+        return np.append(w.double().numpy(), 0.0)
 
     def _values(self, m: np.ndarray, j0: int, order: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """a[members[order[j, pos_j]], j0 + j]; positions past the last member (padding,
+        reached only when rounding leaves the running sum a hair below half) mean the last."""
         rows = np.arange(order.shape[0])
+        pos = np.minimum(pos, m.shape[0] - 1)
         return self.a_np[m[order[rows, pos]], j0 + rows]
 
     def medians(self, motif: MotifOrder, weights: Tensor) -> Tensor:
@@ -247,31 +240,7 @@ class MedianIndex:
     def split_medians(self, motif: MotifOrder, w: Tensor, half: Tensor) -> Tensor:
         """Weighted medians [2, d_a] of the members under w * half and w * ~half.
 
-        One gather per column: the block sums of the second half are the members'
-        block sums (cached per motif) minus those of the first.
+        Each half's block sums are built from its own weights: subtracting one half's
+        sums from the members' total loses a light half to rounding when P is skewed.
         """
-        if not self.on_cpu:
-            return self.medians(motif, torch.stack([w * half, w * ~half]))
-        m = motif.members.numpy()
-        w_all, w_in = self._weights(w), self._weights(w * half)
-        totals = np.array([float((w * half).double().sum()), float((w * ~half).double().sum())])
-        out = np.empty((2, self.a.shape[1]), dtype=self.a_np.dtype)
-        member_sums = self._member_block_sums(motif, w_all)
-        for j0, order in self._chunks(motif):
-            c, rows, B = order.shape[0], np.arange(order.shape[0]), motif.block
-            all_sums = (
-                member_sums[j0 : j0 + c]
-                if j0 < member_sums.shape[0]
-                else _block_sums(w_all[order], B)
-            )
-            sw_in = w_in[order]
-            sums_in = _block_sums(sw_in, B)
-            sw_in = _blocks(sw_in, B)
-            b, before = _crossing_block(sums_in, totals[0] / 2)
-            pos = _crossing_position(b, before, sw_in[rows, b], totals[0] / 2)
-            out[0, j0 : j0 + c] = self._values(m, j0, order, pos)
-            b, before = _crossing_block(all_sums - sums_in, totals[1] / 2)
-            blk = w_all[_blocks(order, B)[rows, b]] - sw_in[rows, b]
-            pos = _crossing_position(b, before, blk, totals[1] / 2)
-            out[1, j0 : j0 + c] = self._values(m, j0, order, pos)
-        return torch.from_numpy(out)
+        return self.medians(motif, torch.stack([w * half, w * ~half]))
