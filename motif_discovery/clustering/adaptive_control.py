@@ -17,7 +17,7 @@ from motif_discovery.clustering.initialize import Problem, State
 from motif_discovery.clustering.median_index import MotifOrder, membership_key
 from motif_discovery.clustering.rd_objective import (
     Rows,
-    code_length,
+    assignment_score,
     entropy,
     l1_distances,
     rate,
@@ -248,7 +248,7 @@ def lloyd_refine(
         L_split = float(rate(prior).sum() + (m.w.double() * own).sum())
         if step == problem.lloyd_steps:
             break
-        new = (code_length(prior)[None, :] + cost).argmin(1) == 0
+        new = assignment_score(prior, cost).argmin(1) == 0
         if torch.equal(new, half) or not 0 < int(new.sum()) < m.w.shape[0]:
             break
         if any(torch.equal(canonical(new), v) for v in visited):
@@ -300,7 +300,7 @@ def junk_test(problem: Problem, state: State, k: int) -> JunkVerdict:
     """
     members = state.members(k)
     cost = problem.cost(state.De[members], state.Da[members])
-    score = code_length(state.centres.prior)[None, :] + cost
+    score = assignment_score(state.centres.prior, cost)
     score[:, k] = float("inf")
     targets = score.argmin(1)
     w = problem.p[members].double()

@@ -26,7 +26,7 @@ from motif_discovery.clustering.initialize import (
 from motif_discovery.clustering.inputs import validate_inputs, validate_parameters
 from motif_discovery.clustering.rd_objective import (
     ObjectiveTerms,
-    code_length,
+    assignment_score,
     entropy,
     l1_distances,
     objective_value,
@@ -42,7 +42,7 @@ LLOYD_STEPS = 3
 
 def assign_by_cost(cost: Tensor, prior: Tensor) -> Tensor:
     """c(n) = argmin_k [-ln Pbar_k + cost(n, k)] (first k on ties)."""
-    return (code_length(prior)[None, :] + cost).argmin(1)
+    return assignment_score(prior, cost).argmin(1)
 
 
 def e_step(
@@ -141,7 +141,7 @@ def fit_rd(
     problem = Problem(
         e, a, p, beta_e, beta_a, semantic_center, dataset_cache(e, a, p), seed, lloyd_steps
     )
-    start = initial_assignment(e.shape[0], K_max, e.device, init.assign if init else None)
+    start = initial_assignment(p, K_max, init.assign if init else None)
     state = state_from_assignment(problem, start)
     terms = state_terms(problem, state)
     history = [_record(0, terms, state.K, [])]

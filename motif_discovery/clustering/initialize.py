@@ -141,12 +141,16 @@ def state_from_assignment(problem: Problem, assign: Tensor) -> State:
     return State(assign, centres, De, Da)
 
 
-def initial_assignment(
-    n: int, K_max: int, device: torch.device, init_assign: Tensor | None
-) -> Tensor:
-    """K = 1 (all zeros), or a warm start's assignment when it fits N and K_max."""
+def initial_assignment(p: Tensor, K_max: int, init_assign: Tensor | None) -> Tensor:
+    """K = 1 (all zeros), or a warm start's assignment when it fits N and K_max; a warm
+    motif without mass under p (its centre would be undefined) joins the heaviest one."""
+    n, device = p.shape[0], p.device
     if init_assign is not None and init_assign.shape == (n,):
         warm, _ = compact(init_assign.to(device=device, dtype=torch.long))
+        mass = torch.zeros(int(warm.max()) + 1, dtype=torch.float64, device=device)
+        mass.index_add_(0, warm, p.double())
+        warm = torch.where(mass[warm] > 0, warm, mass.argmax())
+        warm, _ = compact(warm)
         if int(warm.max()) + 1 <= K_max:
             return warm
     return torch.zeros(n, dtype=torch.long, device=device)

@@ -122,6 +122,13 @@ def rate(prior_k: Tensor) -> Tensor:
     return -torch.special.xlogy(prior_k, prior_k)
 
 
+def assignment_score(prior: Tensor, cost: Tensor) -> Tensor:
+    """[n, K] -ln Pbar_k + cost(n, k), the E-step's score; a motif without mass (Pbar_k = 0)
+    is never chosen (its score is inf even where its centre is undefined)."""
+    score = code_length(prior)[None, :] + cost
+    return score.masked_fill(prior[None, :] <= 0, float("inf"))
+
+
 def code_length(prior: Tensor) -> Tensor:
     """-ln Pbar_k, the E-step's rate cost of choosing motif k (inf for an empty motif)."""
     return -torch.log(prior.double())

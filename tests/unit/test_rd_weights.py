@@ -64,3 +64,26 @@ def test_new_weights_on_the_same_tensors_match_a_fresh_fit():
     fresh = fit_rd(e.clone(), a.clone(), p2, 1.0, 0.5)
     assert torch.equal(reused.assign, fresh.assign)
     assert reused.terms.L == fresh.terms.L
+
+
+def test_zero_weights_and_a_massless_warm_motif_stay_finite():
+    """P_n = 0 is allowed; a warm-start motif of only such members never yields NaN."""
+    e, a, g = planted(3)
+    p = torch.tensor(g.random(e.shape[0]) + 0.1, dtype=torch.float32)
+    p[:20] = 0.0
+    init = fit_rd(e, a, p, 1.0, 0.5)
+    assign = init.assign.clone()
+    assign[:20] = init.K  # a motif whose members all weigh 0
+    init.assign = assign
+    result = fit_rd(e, a, p, 1.0, 0.5, init=init)
+    assert all(np.isfinite(h["L"]) for h in result.history)
+    assert result.monotone and (result.prior > 0).all()
+    assert result.terms.L <= init.terms.L + 1e-9
+
+
+def test_e_step_never_picks_a_massless_motif():
+    from motif_discovery.clustering.em_loop import assign_by_cost
+
+    cost = torch.tensor([[5.0, float("nan"), 1.0], [0.0, 0.0, 9.0]], dtype=torch.float64)
+    prior = torch.tensor([0.5, 0.0, 0.5], dtype=torch.float64)
+    assert assign_by_cost(cost, prior).tolist() == [2, 0]
