@@ -49,8 +49,8 @@ class ConfigOutcome:
 
 
 def config_name(beta: float, gamma: float) -> str:
-    """File stem of one (beta, gamma) result."""
-    return f"beta{beta:g}_gamma{gamma:g}"
+    """File stem of one (beta, gamma) result (repr: distinct floats, distinct names)."""
+    return f"beta{beta!r}_gamma{gamma!r}"
 
 
 def sweep_settings(config: Config) -> SweepSettings:
@@ -114,8 +114,9 @@ def cluster_features(
 
 
 def rd_lowest(scores: dict[str, dict[str, Any]]) -> bool:
-    """RD's D_gamma is the lowest of all methods (ties count for RD)."""
-    return all(scores["RD"]["D_gamma"] <= s["D_gamma"] + 1e-12 for s in scores.values())
+    """RD's D_gamma is the lowest of all methods (ties, to float32 rounding, count for RD)."""
+    rd = scores["RD"]["D_gamma"]
+    return all(rd <= s["D_gamma"] + 1e-6 * max(1.0, abs(s["D_gamma"])) for s in scores.values())
 
 
 def write_prefix(
@@ -176,7 +177,10 @@ def write_prefix(
         "configs": rows,
     }
     write_json(out_dir / "summary.json", summary)
-    return [*written, out_dir / "summary.json"]
+    written.append(out_dir / "summary.json")
+    for stale in set(out_dir.glob("beta*_gamma*.*")) - set(written):
+        stale.unlink()  # a config of an earlier, larger grid
+    return written
 
 
 def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> None:

@@ -36,8 +36,8 @@ def _at_least_one(v: int) -> bool:
 
 
 def _field(check: typing.Callable[[Any], bool], rule: str) -> Any:
-    """A config field whose value (each element of a list) must satisfy `check`."""
-    return field(metadata={"check": check, "rule": rule})
+    """A config field whose value (each element of a non-empty list) must satisfy `check`."""
+    return field(metadata={"check": check, "rule": rule, "non_empty": True})
 
 
 @dataclass(frozen=True)
@@ -232,6 +232,8 @@ def build_section(cls: type, tree: Any, key: str) -> Any:
         if f.name not in tree:
             raise InputError(f"{path}: missing key (add it to {DEFAULT_CONFIG.name})")
         value = _coerce(tree[f.name], hints[f.name], path)
+        if isinstance(value, list) and not value and f.metadata.get("non_empty"):
+            raise InputError(f"{path}: the list is empty")
         check = f.metadata.get("check")
         if check is not None:
             for item in value if isinstance(value, list) else [value]:

@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_json, sha256_file, write_json
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +107,12 @@ class DoneRecords:
         path = self._path(unit)
         if not path.exists():
             return False
-        record = read_json(path)
+        try:
+            record = read_json(path)
+        except InputError:  # unreadable (e.g. a crash mid-write on a filesystem without
+            return False  # atomic rename): redo the unit
+        if not isinstance(record, dict) or not isinstance(record.get("outputs"), dict):
+            return False
         if record.get("fingerprint") != unit_fingerprint:
             return False
         return all(

@@ -116,7 +116,7 @@ def run_stage(
             outputs.update(records.mark_done(unit.unit_id, unit_fp, process(unit.unit_id)))
             log.info("%s: %s done in %.2f s", stage.name, unit.unit_id, time.time() - t0)
             counts["done"] += 1
-    except Exception as err:
+    except BaseException as err:  # an interrupt too: the manifest must not say "running"
         manifest.update_stage(stage.name, status="failed", error=f"{type(err).__name__}: {err}")
         raise
     manifest.update_stage(

@@ -84,6 +84,13 @@ def test_rerun_skips_and_config_edit_reruns(first_run):
         ).read_text()
     )
     assert record["K"] <= 2
+    proc = drive(first_run, "--only", "5", "--set", "clustering.gamma=[0.3]")
+    assert proc.returncode == 0, proc.stderr
+    out = first_run / "5_gaussian_clustering/synthetic_crossed_000"
+    assert sorted(p.name for p in out.glob("beta*.json")) == [
+        "beta0.75_gamma0.3.json",
+        "beta1.25_gamma0.3.json",
+    ]  # the configs of the larger grid are gone
 
 
 def test_bad_config_stops_before_any_work(tmp_path):
@@ -124,7 +131,8 @@ def test_killed_stage_resumes(first_run, tmp_path, monkeypatch):
     monkeypatch.setattr(stage5, "write_prefix", dying)
     with pytest.raises(KeyboardInterrupt):
         stage5.run(config, run_dir)
-    assert manifest(run_dir)["stages"]["5_gaussian_clustering"]["status"] == "running"
+    entry = manifest(run_dir)["stages"]["5_gaussian_clustering"]
+    assert entry["status"] == "failed" and "KeyboardInterrupt" in entry["error"]
     monkeypatch.setattr(stage5, "write_prefix", real)
     stage5.run(config, run_dir)
     assert manifest(run_dir)["stages"]["5_gaussian_clustering"]["units"] == {
@@ -155,9 +163,9 @@ def test_single_mode_writes_one_config(tmp_path):
     stage5.run(config, run_dir)
     out = run_dir / "5_gaussian_clustering" / "synthetic_easy_000"
     assert sorted(p.name for p in out.iterdir()) == [
-        "beta1_gamma0.5.json",
-        "beta1_gamma0.5.safetensors",
+        "beta1.0_gamma0.5.json",
+        "beta1.0_gamma0.5.safetensors",
         "summary.json",
     ]
-    record = json.loads((out / "beta1_gamma0.5.json").read_text())
+    record = json.loads((out / "beta1.0_gamma0.5.json").read_text())
     assert record["scores"].keys() == {"RD"} and record["scores"]["RD"]["ARI_motif"] >= 0.9

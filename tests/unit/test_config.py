@@ -61,6 +61,7 @@ def test_extends_chain_and_override(tmp_path):
         ("clustering.gamma=1.5", "clustering.gamma: 1.5 must be in [0, 1]"),
         ("clustering.gamma=[0.1,-0.2]", "clustering.gamma: -0.2 must be in [0, 1]"),
         ("clustering.K_max=0", "clustering.K_max: 0 must be >= 1"),
+        ("clustering.beta=[]", "clustering.beta: the list is empty"),
         ("clustering.K_max=2.5", "clustering.K_max"),
         ("clustering.warm_start=1", "expected true/false"),
         ("clustering.distortion_scale=mean", "not one of ['sum', 'per_dim']"),

@@ -64,6 +64,12 @@ def test_done_records_detect_changes(tmp_path):
     other = fingerprint({"clustering.beta": 2.0}, "code", {"in": "abc"})
     assert other != fp and not records.is_done("p1", other)
     assert fingerprint({"clustering.beta": 1.0}, "code", {"in": "abd"}) != fp
+    record = records.dir / "p1.json"
+    saved = record.read_text()
+    record.write_text('{"fingerprint": ')  # a torn record is not "done"
+    assert not records.is_done("p1", fp)
+    record.write_text(saved)
+    assert records.is_done("p1", fp)
     out.write_text('{"x": 2}\n')  # an output edited or corrupted after the fact
     assert not records.is_done("p1", fp)
     out.unlink()
