@@ -6,7 +6,8 @@ from a cold start, each config can score every partition found anywhere on the g
 for free and, where another config's partition is better under its own objective,
 restart from it (the EM loop never increases L). A config's result is therefore never
 worse than its cold start, and no config returns a partition that the sweep knows to
-score lower.
+score lower. (With semantic_center="spherical" the EM loop may raise L, so a restart
+can fail; the config then keeps its own result, and each restart is tried once.)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from motif_discovery.clustering.em_loop import fit_rd
+from motif_discovery.clustering.median_index import membership_key
 from motif_discovery.clustering.rd_objective import view_weights
 from motif_discovery.clustering.result import RDResult
 
@@ -82,6 +84,7 @@ def run_sweep(
     if not settings.warm_start:
         return results
     d_e, d_a = e.shape[1], a.shape[1]
+    tried: set[tuple[tuple[float, float], bytes]] = set()
     improved = True
     while improved:
         improved = False
@@ -89,7 +92,10 @@ def run_sweep(
             beta_e, beta_a = view_weights(*cfg, d_e, d_a, settings.distortion_scale)
             best = min(results.values(), key=lambda r: objective_under(r, beta_e, beta_a))
             own = objective_under(results[cfg], beta_e, beta_a)
-            if objective_under(best, beta_e, beta_a) < own - 1e-9 * max(1.0, abs(own)):
+            better = objective_under(best, beta_e, beta_a) < own - 1e-9 * max(1.0, abs(own))
+            attempt = (cfg, membership_key(best.assign))
+            if better and attempt not in tried:
+                tried.add(attempt)
                 restarted = fit(*cfg, init=best)
                 if restarted.terms.L < results[cfg].terms.L:
                     log.debug(
