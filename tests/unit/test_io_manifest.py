@@ -79,8 +79,8 @@ def test_done_records_detect_changes(tmp_path):
 def test_manifest_merges_stage_entries(tmp_path):
     manifest = Manifest(tmp_path)
     manifest.update_stage("5", status="running")
-    manifest.update_stage("5", status="done", seconds=1.5)
+    manifest.update_stage("5", status="done", units=3)
     manifest.update_stage("4", status="done")
     data = json.loads((tmp_path / "manifest.json").read_text())
-    assert data["stages"]["5"]["status"] == "done" and data["stages"]["5"]["seconds"] == 1.5
+    assert data["stages"]["5"]["status"] == "done" and data["stages"]["5"]["units"] == 3
     assert set(data["stages"]) == {"4", "5"}

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.median_index import MedianIndex
+from tests.planted import planted_views
 
 
 def lm_like_weights(rng, n):
@@ -34,13 +35,8 @@ def test_split_medians_with_a_very_light_half(n, seed, light):
             assert mine <= best * (1 + 1e-9) + 1e-300
 
 
-def planted(seed, n=240, d_e=24, d_a=96):
-    g = np.random.default_rng(seed)
-    truth = np.arange(n) % 3
-    e = g.normal(size=(3, d_e))[truth] + 0.3 * g.normal(size=(n, d_e))
-    e /= np.linalg.norm(e, axis=1, keepdims=True)
-    a = 3 * g.normal(size=(3, d_a))[truth] * (g.random((3, d_a)) < 0.2)[truth]
-    a += 0.1 * g.laplace(size=(n, d_a))
+def planted(seed):
+    e, a, g = planted_views(seed, 240, 24, 96, 3, 0.3, 0.2, 3.0, 0.1)
     return torch.tensor(e, dtype=torch.float32), torch.tensor(a, dtype=torch.float32), g
 
 

@@ -1,6 +1,5 @@
 """The sweep: never worse than a cold start, and no config misses a partition the grid found."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -8,16 +7,12 @@ from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.metrics import evaluate_partition
 from motif_discovery.clustering.rd_objective import view_weights
 from motif_discovery.clustering.sweep import SweepSettings, grid, run_sweep
+from tests.planted import planted_views
 
 
-def data(seed=0, n=200, d_e=16, d_a=64):
-    g = np.random.default_rng(seed)
-    truth = np.arange(n) % 4
-    e = g.normal(size=(4, d_e))[truth] + 0.6 * g.normal(size=(n, d_e))
-    e /= np.linalg.norm(e, axis=1, keepdims=True)
-    a = 2 * g.normal(size=(4, d_a))[truth] * (g.random((4, d_a)) < 0.15)[truth]
-    a += 0.3 * g.laplace(size=(n, d_a))
-    p = g.lognormal(size=n)
+def data(seed=0):
+    e, a, g = planted_views(seed, 200, 16, 64, 4, 0.6, 0.15, 2.0, 0.3)
+    p = g.lognormal(size=e.shape[0])
     return (torch.tensor(x, dtype=torch.float64) for x in (e, a, p))
 
 
