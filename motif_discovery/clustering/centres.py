@@ -26,9 +26,9 @@ class Centres:
 
 
 def weighted_mean(x: Tensor, w: Tensor) -> Tensor:
-    """mu = sum_n w_n x_n / sum_n w_n (the minimizer of sum_n w_n ||x_n - mu||^2)."""
-    w = w.to(x.dtype)
-    return (w[:, None] * x).sum(0) / w.sum()
+    """The minimizer of sum_n w_n ||x_n - mu||^2 (one weighting; see semantic_centre)."""
+    w = w.to(x.dtype)[None, :]
+    return semantic_centre(w @ x, w.sum(1), "mean")[0]
 
 
 def weighted_median(x: Tensor, w: Tensor) -> Tensor:

@@ -16,7 +16,12 @@ from torch import Tensor
 
 from motif_discovery.clustering.centres import m_step
 from motif_discovery.clustering.inputs import validate_inputs
-from motif_discovery.clustering.rd_objective import d_gamma, rd_objective, view_weights
+from motif_discovery.clustering.rd_objective import (
+    ObjectiveTerms,
+    d_gamma,
+    rd_objective,
+    view_weights,
+)
 from motif_discovery.utils.errors import InputError
 
 Labels = Sequence[int] | np.ndarray | Tensor
@@ -66,6 +71,11 @@ def evaluate_partition(
     centres = m_step(e, a, p, assign_t, K)
     beta_e, beta_a = view_weights(beta, gamma, e.shape[1], a.shape[1], distortion_scale)
     terms = rd_objective(e, a, p, assign_t, centres.mu_e, centres.mu_a, beta_e, beta_a)
+    return partition_figures(K, terms, gamma)
+
+
+def partition_figures(K: int, terms: ObjectiveTerms, gamma: float) -> dict[str, float | int]:
+    """What every method reports: K, L, H, D_e, D_a and D_gamma = gamma D_e + (1 - gamma) D_a."""
     return {
         "K": K,
         "L": terms.L,

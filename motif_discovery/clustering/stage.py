@@ -19,8 +19,7 @@ from typing import Any
 import torch
 
 from motif_discovery.clustering.baselines import baseline_assignments
-from motif_discovery.clustering.metrics import label_scores, score_partition
-from motif_discovery.clustering.rd_objective import d_gamma
+from motif_discovery.clustering.metrics import label_scores, partition_figures, score_partition
 from motif_discovery.clustering.result import RDResult
 from motif_discovery.clustering.sweep import SweepSettings, grid, run_sweep
 from motif_discovery.data.prefixes import load_prefixes
@@ -70,16 +69,10 @@ def sweep_settings(config: Config) -> SweepSettings:
 def rd_scores(
     e: torch.Tensor, a: torch.Tensor, p: torch.Tensor, result: RDResult, labels: dict
 ) -> dict[str, Any]:
-    """RD's own figures, with the baselines' centres (exact M-step) for D_gamma."""
+    """RD's figures: from its own terms (exact M-step centres, as the baselines'), or, with
+    spherical centres, rescored with the baselines' mean centres."""
     if result.semantic_center == "mean":
-        scores = {
-            "K": result.K,
-            "L": result.terms.L,
-            "H": result.terms.H,
-            "D_e": result.terms.D_e,
-            "D_a": result.terms.D_a,
-            "D_gamma": d_gamma(result.terms.D_e, result.terms.D_a, result.gamma),
-        }
+        scores = partition_figures(result.K, result.terms, result.gamma)
         return scores | label_scores(result.assign.cpu(), labels or None)
     return score_partition(
         e, a, p, result.assign, result.beta, result.gamma, labels or None, result.distortion_scale
@@ -130,6 +123,10 @@ def write_prefix(
     rows = []
     for (beta, gamma), outcome in outcomes.items():
         result = outcome.result
+        verdicts = {
+            "eligible_for_stages_6_7": 1 < result.K <= K_clamp,
+            "rd_lowest_D_gamma": rd_lowest(outcome.scores),
+        }
         stem = config_name(beta, gamma)
         tensor_path, json_path = out_dir / f"{stem}.safetensors", out_dir / f"{stem}.json"
         save_tensors(
@@ -145,9 +142,8 @@ def write_prefix(
         record = {
             "prefix_id": features.prefix_id,
             **result.to_json(),
-            "eligible_for_stages_6_7": 1 < result.K <= K_clamp,
+            **verdicts,
             "scores": outcome.scores,
-            "rd_lowest_D_gamma": rd_lowest(outcome.scores),
             "assign": [int(x) for x in result.assign],
             "baseline_assign": outcome.baseline_assign,
             "continuation_ids": features.continuation_ids,
@@ -162,8 +158,7 @@ def write_prefix(
                 "L": result.terms.L,
                 "converged": result.converged,
                 "iterations": result.iterations,
-                "eligible_for_stages_6_7": 1 < result.K <= K_clamp,
-                "rd_lowest_D_gamma": rd_lowest(outcome.scores),
+                **verdicts,
                 "scores": outcome.scores,
             }
         )
