@@ -71,7 +71,7 @@ class SyntheticConfig:
 
 @dataclass(frozen=True)
 class ClusteringConfig:
-    """Stage 5: rate-distortion clustering (SPEC stage 5)."""
+    """Stage 5: rate-distortion clustering (docs/method.md, "Stage 5")."""
 
     beta: float | list[float] = _field(_positive, "must be > 0")
     gamma: float | list[float] = _field(_unit_interval, "must be in [0, 1]")

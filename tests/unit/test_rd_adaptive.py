@@ -1,4 +1,5 @@
-"""Split and junk decisions against brute-force objective differences (SPEC inequalities)."""
+"""Split and junk decisions against brute-force changes of L (docs/method.md: "Split gain and
+acceptance", "Junk (merge) bound")."""
 
 import numpy as np
 import pytest
