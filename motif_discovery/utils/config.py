@@ -27,6 +27,14 @@ def _positive(v: float) -> bool:
     return v > 0
 
 
+def _positive_or_path(v: float | str) -> bool:
+    return v == "path" or (not isinstance(v, str) and v > 0)
+
+
+def _finite_positive_or_null(v: float | None) -> bool:
+    return v is None or 0 < v < float("inf")
+
+
 def _unit_interval(v: float) -> bool:
     return 0.0 <= v <= 1.0
 
@@ -73,10 +81,15 @@ class SyntheticConfig:
 class ClusteringConfig:
     """Stage 5: rate-distortion clustering (docs/method.md, "Stage 5")."""
 
-    beta: float | list[float] = _field(_positive, "must be > 0")
+    beta: float | list[float] | Literal["path"] = _field(
+        _positive_or_path, "must be > 0 (or the string 'path')"
+    )
     gamma: float | list[float] = _field(_unit_interval, "must be in [0, 1]")
     K_max: int = _field(_at_least_one, "must be >= 1")
     K_clamp: int = _field(_at_least_one, "must be >= 1")
+    beta_max: float | None = _field(
+        _finite_positive_or_null, "must be a finite number > 0 (or null)"
+    )
     distortion_scale: Literal["sum", "per_dim"]
     semantic_center: Literal["mean", "spherical"]
     tol: float = _field(_positive, "must be > 0")

@@ -3,6 +3,7 @@ force over every bipartition, the planted partition on the path, and cold fits."
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.metrics import ari
 from motif_discovery.clustering.sweep import SweepSettings
 from motif_discovery.data.synthetic import SyntheticParams, generate_synthetic
+from motif_discovery.utils.config import load_config
 from motif_discovery.utils.errors import InputError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -155,3 +157,17 @@ def test_beta_max_stops_the_path_and_is_validated():
     assert [ev.beta for ev in short.events] == [ev.beta for ev in full.events[:2]]
     with pytest.raises(InputError, match="beta_max"):
         follow_beta_path(e, a, p, 0.5, SweepSettings(), K_clamp=6, beta_max=-1.0)
+
+
+def test_config_accepts_path_and_validates_beta_max():
+    config = load_config(overrides=["clustering.beta=path", "clustering.beta_max=3.5"])
+    assert config.clustering.beta == "path" and config.clustering.beta_max == 3.5
+    assert load_config().clustering.beta_max is None
+    for override, message in [
+        ("clustering.beta=paths", "clustering.beta: 'paths' is not"),
+        ("clustering.beta_max=0", "clustering.beta_max: 0.0 must be a finite number > 0"),
+        ("clustering.beta_max=Infinity", "clustering.beta_max: inf must be a finite number"),
+        ('clustering.beta_max="x"', "clustering.beta_max: 'x' is not"),
+    ]:
+        with pytest.raises(InputError, match=re.escape(message)):
+            load_config(overrides=[override])
