@@ -8,6 +8,7 @@ Outputs per prefix, in `<run>/5_gaussian_clustering/<prefix_id>/`:
   mu_a_raw = s * mu_a + H_0 (raw attribution units);
 - `summary.json`: one row per config and the share of configs in which RD has the lowest
   D_gamma of all methods.
+With clustering.beta = "path", the beta path of each gamma instead (beta_path_files.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 
 from motif_discovery.clustering.baselines import baseline_assignments
+from motif_discovery.clustering.beta_path_files import write_beta_paths
 from motif_discovery.clustering.metrics import label_scores, partition_figures, score_partition
 from motif_discovery.clustering.result import RDResult
 from motif_discovery.clustering.sweep import SweepSettings, grid, run_sweep
@@ -194,8 +196,10 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
 
     def process(prefix_id: str) -> list[Path]:
         features = load_features(features_dir, prefix_id)
-        outcomes = cluster_features(features, config.clustering, settings, device, dtype)
         out_dir = run_dir / STAGE.name / prefix_id
+        if config.clustering.beta == "path":
+            return write_beta_paths(out_dir, features, config.clustering, settings, device, dtype)
+        outcomes = cluster_features(features, config.clustering, settings, device, dtype)
         return write_prefix(out_dir, features, outcomes, config.clustering.K_clamp)
 
     run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)

@@ -9,13 +9,17 @@ import numpy as np
 import pytest
 import torch
 
+from motif_discovery.clustering import stage as stage5
 from motif_discovery.clustering.beta_path import follow_beta_path, lineage, lower_envelope
 from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.metrics import ari
 from motif_discovery.clustering.sweep import SweepSettings
+from motif_discovery.data.prefixes import PREFIXES_FILE
 from motif_discovery.data.synthetic import SyntheticParams, generate_synthetic
+from motif_discovery.embedding.features import save_features
 from motif_discovery.utils.config import load_config
 from motif_discovery.utils.errors import InputError
+from motif_discovery.utils.io import load_tensors, read_json, write_jsonl
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -171,3 +175,29 @@ def test_config_accepts_path_and_validates_beta_max():
     ]:
         with pytest.raises(InputError, match=re.escape(message)):
             load_config(overrides=[override])
+
+
+def test_stage_5_writes_one_path_per_gamma_and_lists_them(tmp_path):
+    features = generate_synthetic(SyntheticParams(n=120, d_e=32, d_a=128), seed=3)
+    save_features(tmp_path / "4_feature_extraction", features)
+    write_jsonl(tmp_path / PREFIXES_FILE, [{"prefix_id": features.prefix_id}])
+    sets = ["clustering.beta=path", "clustering.gamma=[0.3,0.7]", "clustering.K_clamp=4"]
+    config = load_config(overrides=[*sets, "run.device=cpu", "run.dtype=float64"])
+    stage5.run(config, tmp_path)
+    out = tmp_path / "5_gaussian_clustering" / features.prefix_id
+    summary = read_json(out / "summary.json")
+    assert [row["file"] for row in summary["beta_paths"]] == [
+        "beta_path_gamma0.3.json",
+        "beta_path_gamma0.7.json",
+    ]
+    e, a, p = features.e.double(), features.a.double(), features.p.double()
+    for row in summary["beta_paths"]:
+        record = read_json(out / row["file"])
+        assign = load_tensors(out / row["file"].replace(".json", ".safetensors"))["assign"]
+        assert assign.tolist() == [event["assign"] for event in record["events"]]
+        assert record["events"][0]["K"] == 1
+        assert record["stopped"] == "K_clamp" and record["gamma"] == row["gamma"]
+        w_e, w_a = view_weights_by_hand(row["gamma"], "sum", 32, 128)
+        for event in record["events"]:
+            H, D_e, D_a = terms(e.numpy(), a.numpy(), p.numpy(), np.array(event["assign"]))
+            assert event["L"] == pytest.approx(H + event["beta_fit"] * (w_e * D_e + w_a * D_a))
