@@ -4,6 +4,7 @@
         [--run-dir DIR] [--set clustering.beta=1.0 --set clustering.gamma=0.5] [--force]
 
 A number for both clustering.beta and clustering.gamma runs one config; lists run the grid.
+The run directory must hold stage 4's features.
 """
 
 from motif_discovery.clustering.stage import run
@@ -11,7 +12,7 @@ from motif_discovery.utils.stage import resolve_run, stage_main, stage_parser
 
 
 def main(args) -> None:
-    config, run_dir = resolve_run(args)
+    config, run_dir = resolve_run(args, create=False)
     run(config, run_dir, force=args.force, shard=args.shard)
 
 

@@ -2,23 +2,27 @@
 
 Each stage is its own script (rerunnable alone); the driver passes the same
 `--config --run-dir --set --force --shard` to each and relies on the stages' manifest
-and done records to skip work that is unchanged.
+and done records to skip work that is unchanged. It streams each stage's messages and
+adds one line when it stops: a failure (exit code of the stage) or Ctrl-C (exit 130,
+after the stage has recorded "interrupted").
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from motif_discovery.utils.cli import INTERRUPTED_EXIT, add_run_options
 from motif_discovery.utils.config import Config, load_config
 from motif_discovery.utils.errors import InputError
-from motif_discovery.utils.stage import parse_shard
+from motif_discovery.utils.shard import parse_shard
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+STAGE_GRACE_S = 60.0  # how long an interrupted stage may take to record its status
 
 
 @dataclass(frozen=True)
@@ -46,46 +50,68 @@ def stage_list(config: Config) -> list[StageScript]:
 def select(
     stages: list[StageScript], first: int | None, last: int | None, only: int | None
 ) -> list[StageScript]:
-    """Stages within --from/--to, or exactly --only."""
+    """Stages within --from/--to, or exactly --only; selecting none is an error."""
     if only is not None:
-        chosen = [s for s in stages if s.number == only]
-        if not chosen:
-            raise InputError(
-                f"--only {only}: no such stage; available: {[s.number for s in stages]}"
-            )
-        return chosen
-    return [
+        first = last = only
+    chosen = [
         s
         for s in stages
         if (first is None or s.number >= first) and (last is None or s.number <= last)
     ]
+    if not chosen:
+        asked = f"--only {only}" if only is not None else f"--from {first} --to {last}"
+        raise InputError(f"{asked}: no such stage; available: {[s.number for s in stages]}")
+    return chosen
 
 
-def run_script(stage: StageScript, passthrough: list[str]) -> tuple[int, list[str]]:
-    """Run one stage script, streaming its stderr and keeping the last lines."""
+class StageInterrupted(Exception):
+    """Ctrl-C reached the driver while a stage ran; the stage has stopped."""
+
+
+def run_script(stage: StageScript, passthrough: list[str]) -> int:
+    """Run one stage script, streaming its messages; returns its exit code.
+
+    On Ctrl-C the stage is sent one SIGINT (it ignores a second one, e.g. the terminal's),
+    given STAGE_GRACE_S to record its status, and its further messages are dropped so the
+    driver reports the interrupt in one line."""
     command = [sys.executable, str(REPO_ROOT / stage.script), *passthrough]
-    tail: collections.deque[str] = collections.deque(maxlen=15)
     with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stderr is not None
-        for line in proc.stderr:
-            sys.stderr.write(line)
-            tail.append(line.rstrip())
-    return proc.returncode, list(tail)
+        try:
+            for line in proc.stderr:
+                sys.stderr.write(line)
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.communicate(timeout=STAGE_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+            raise StageInterrupted from None
+    return proc.returncode
+
+
+def parser() -> argparse.ArgumentParser:
+    """The driver's command line."""
+    out = argparse.ArgumentParser(
+        description="Run the motif-discovery pipeline's stages in order (see README.md)."
+    )
+    add_run_options(out)
+    out.add_argument("--from", dest="first", type=int, metavar="N", help="first stage to run")
+    out.add_argument("--to", dest="last", type=int, metavar="N", help="last stage to run")
+    out.add_argument(
+        "--only", type=int, metavar="N", help="run stage N alone (not with --from/--to)"
+    )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the driver's arguments and run the selected stages in order."""
-    parser = argparse.ArgumentParser(description="Run the motif-discovery pipeline.")
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--run-dir")
-    parser.add_argument("--from", dest="first", type=int)
-    parser.add_argument("--to", dest="last", type=int)
-    parser.add_argument("--only", type=int)
-    parser.add_argument("--force", action="store_true")
-    parser.add_argument("--shard", default="0/1")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
+        if args.only is not None and (args.first is not None or args.last is not None):
+            raise InputError("--only N runs one stage: do not combine it with --from/--to")
         config = load_config(args.config, args.set)
         parse_shard(args.shard)
         stages = select(stage_list(config), args.first, args.last, args.only)
@@ -100,11 +126,18 @@ def main(argv: list[str] | None = None) -> int:
         passthrough.append("--force")
     for stage in stages:
         print(f"== stage {stage.number}: {stage.name}", file=sys.stderr)
-        code, tail = run_script(stage, passthrough)
-        if code != 0:
-            message = next((line for line in reversed(tail) if line.strip()), "(no message)")
+        try:
+            code = run_script(stage, passthrough)
+        except StageInterrupted:
             print(
-                f"pipeline stopped: stage {stage.number} ({stage.name}) failed with exit {code}: {message}",
+                f"pipeline interrupted in stage {stage.number} ({stage.name}); "
+                "rerun the same command to resume",
+                file=sys.stderr,
+            )
+            return INTERRUPTED_EXIT
+        if code != 0:
+            print(
+                f"pipeline stopped: stage {stage.number} ({stage.name}) failed with exit {code}",
                 file=sys.stderr,
             )
             return code
@@ -112,5 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry() -> int:
+    """`main` with Ctrl-C outside a stage (while loading, between stages) as one line."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("pipeline interrupted", file=sys.stderr)
+        return INTERRUPTED_EXIT
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

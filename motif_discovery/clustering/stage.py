@@ -28,7 +28,6 @@ from motif_discovery.data.prefixes import load_prefixes
 from motif_discovery.embedding.features import FeatureSet, feature_paths, load_features
 from motif_discovery.utils.config import ClusteringConfig, Config
 from motif_discovery.utils.device import resolve_device, resolve_dtype
-from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import save_tensors, write_json
 from motif_discovery.utils.stage import Stage, Unit, run_stage
 
@@ -188,11 +187,7 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
     features_dir = run_dir / FEATURES_DIR
     units = []
     for row in load_prefixes(run_dir):
-        inputs = feature_paths(features_dir, row["prefix_id"])
-        missing = [str(p) for p in inputs if not p.is_file()]
-        if missing:
-            raise InputError(f"stage 5 needs stage 4's features; missing {missing}")
-        units.append(Unit(row["prefix_id"], inputs))
+        units.append(Unit(row["prefix_id"], feature_paths(features_dir, row["prefix_id"])))
 
     def process(prefix_id: str) -> list[Path]:
         features = load_features(features_dir, prefix_id)

@@ -44,18 +44,14 @@ motifs (ARI ~ 0.45), while RD and Co-Reg, which use both views, can.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from motif_discovery.embedding.attribution_view import centre_and_scale
-from motif_discovery.embedding.features import FeatureSet, save_features
+from motif_discovery.embedding.features import FeatureSet
 from motif_discovery.utils.errors import InputError
-from motif_discovery.utils.io import write_jsonl
-from motif_discovery.utils.stage import parse_shard, resolve_run
 
 SETTINGS = ("easy", "crossed")
 
@@ -192,69 +188,3 @@ def generate_synthetic(
             "mechanism": sample.mechanism.tolist(),
         },
     )
-
-
-def write_synthetic_run(
-    run_dir: str | Path,
-    params: SyntheticParams = SyntheticParams(),
-    *,
-    n_prefixes: int = 1,
-    seed: int = 0,
-    shard: str = "0/1",
-) -> list[str]:
-    """Write `n_prefixes` synthetic prefixes (prefix i drawn with seed (seed, i)) as
-    1_data_preparation/prefixes.jsonl (all prefixes) and
-    4_feature_extraction/<prefix_id>.{safetensors,json} (this shard's, i/N: every N-th from i)
-    under run_dir; returns the ids written. Deterministic, so rewriting is harmless."""
-    if n_prefixes < 1:
-        raise InputError(f"synthetic.n_prefixes: {n_prefixes} < 1")
-    index, count = parse_shard(shard)
-    run_dir = Path(run_dir)
-    ids = [f"synthetic_{params.setting}_{i:03d}" for i in range(n_prefixes)]
-    written = []
-    for i in range(index, n_prefixes, count):
-        features = generate_synthetic(params, seed=(seed, i), prefix_id=ids[i])
-        save_features(run_dir / "4_feature_extraction", features)
-        written.append(ids[i])
-    write_jsonl(
-        run_dir / "1_data_preparation" / "prefixes.jsonl",
-        [
-            {
-                "prefix_id": prefix_id,
-                "text": f"<synthetic {params.setting} prefix {i}>",
-                "source": "synthetic",
-                "setting": params.setting,
-            }
-            for i, prefix_id in enumerate(ids)
-        ],
-    )
-    return written
-
-
-def resolve_synthetic_args(args: argparse.Namespace) -> tuple[Path, SyntheticParams, int, int]:
-    """(run_dir, params, n_prefixes, seed) from the command line: an explicit flag wins over
-    the config's synthetic.* keys and run.seed (when --config is given), which win over the
-    defaults (SyntheticParams, one prefix, seed 0)."""
-    values: dict = {}
-    n_prefixes, seed = 1, 0
-    if args.config:
-        config, run_dir = resolve_run(args)
-        syn = config.synthetic
-        values = {"setting": syn.setting, "n": syn.n, "d_e": syn.d_e, "d_a": syn.d_a}
-        n_prefixes, seed = syn.n_prefixes, config.run.seed
-    elif args.run_dir:
-        run_dir = Path(args.run_dir)
-    else:
-        raise InputError("generate_data: give --run-dir or --config")
-    flags = {
-        "setting": args.setting,
-        "n": args.n,
-        "d_e": args.d_e,
-        "d_a": args.d_a,
-        "n_meanings": args.n_meanings,
-        "noise": args.noise,
-    }
-    values.update({k: v for k, v in flags.items() if v is not None})
-    n_prefixes = args.n_prefixes if args.n_prefixes is not None else n_prefixes
-    seed = args.seed if args.seed is not None else seed
-    return run_dir, SyntheticParams(**values), n_prefixes, seed

@@ -1,15 +1,17 @@
 """The run manifest and per-unit done records.
 
-`<run_dir>/manifest.json` maps each stage to its status, fingerprint, outputs (+sha256),
-timings and library versions. Inside a stage the unit of work is one prefix: each unit
-writes its outputs atomically, then a done record `<stage_dir>/.done/<unit>.json` that
-holds the unit's fingerprint and the sha256 of each output. A unit is skipped only when
+`<run_dir>/manifest.json` maps each stage to its status, outputs (+sha256), unit counts
+and, per shard, its fingerprint, timings and library versions. Inside a stage the unit of
+work is one prefix: each unit writes its outputs atomically, then a done record
+`<run_dir>/.done/<stage>/<unit>.json` that holds the unit's fingerprint and the sha256 of
+each output. Every path is recorded relative to the run directory. A unit is skipped only when
 its record exists, the fingerprint is unchanged and every output still has its hash, so
 a killed stage resumes where it stopped and an edited config reruns what it affects.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import hashlib
@@ -23,6 +25,7 @@ from typing import Any
 
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_json, sha256_file, write_json
+from motif_discovery.utils.shard import parse_shard
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 VERSIONED_LIBRARIES = ("torch", "numpy", "scikit-learn", "transformers", "circuit-tracer")
@@ -66,8 +69,33 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def recorded_path(path: str | Path, run_dir: str | Path) -> str:
+    """How a file is named in fingerprints, done records and the manifest: relative to the
+    run directory when inside it (so a run resumes however its directory is spelled, and
+    after a move), else its absolute path."""
+    absolute = Path(path).resolve()
+    root = Path(run_dir).resolve()
+    return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else str(absolute)
+
+
+def stage_status(shards: dict[str, dict[str, Any]], count: int) -> str:
+    """A stage's status from its shards' (`i/N` -> entry): the first of failed, interrupted,
+    running that any shard has; else done when all N shards are done, else partial."""
+    statuses = {entry.get("status") for entry in shards.values()}
+    for status in ("failed", "interrupted", "running"):
+        if status in statuses:
+            return status
+    return "done" if len(shards) == count and statuses == {"done"} else "partial"
+
+
 class Manifest:
-    """`<run_dir>/manifest.json`, updated under a file lock (shards may share a run dir)."""
+    """`<run_dir>/manifest.json`, updated under a file lock (shards may share a run dir).
+
+    Each stage entry keeps one record per shard (`shards["i/N"]`: status, outputs,
+    units, ...) and their merge: `status` (stage_status), `outputs` (the union) and
+    `units` (summed). A shard whose count N or settings (`settings` field: config and code
+    fingerprint) differ from the shard being updated belongs to another run and is dropped.
+    """
 
     def __init__(self, run_dir: str | Path) -> None:
         self.path = Path(run_dir) / "manifest.json"
@@ -77,7 +105,7 @@ class Manifest:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            data = read_json(self.path) if self.path.exists() else {"stages": {}}
+            data = self.read()
             yield data
             write_json(self.path, data)
 
@@ -85,19 +113,44 @@ class Manifest:
         """The manifest as a dict ({"stages": {}} when none exists yet)."""
         return read_json(self.path) if self.path.exists() else {"stages": {}}
 
-    def update_stage(self, stage: str, **fields: Any) -> None:
-        """Merge `fields` into the stage's entry and stamp the time."""
+    def update_shard(self, stage: str, shard: str, **fields: Any) -> dict[str, Any]:
+        """Merge `fields` into the shard's record, re-merge the stage entry; returns it."""
+        _, count = parse_shard(shard)
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
         with self._locked() as data:
-            entry = data["stages"].setdefault(stage, {})
-            entry.update(fields)
-            entry["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+            old = data["stages"].get(stage, {}).get("shards", {})
+            record = {**old.get(shard, {}), **fields, "updated": now}
+            shards = {
+                name: entry
+                for name, entry in old.items()
+                if name != shard
+                and parse_shard(name)[1] == count
+                and entry.get("settings") == record.get("settings")
+            }
+            shards[shard] = record
+            outputs: dict[str, str] = {}
+            units: collections.Counter[str] = collections.Counter()
+            for name in sorted(shards):
+                outputs.update(shards[name].get("outputs", {}))
+                units.update(shards[name].get("units", {}))
+            entry = {
+                "status": stage_status(shards, count),
+                "outputs": dict(sorted(outputs.items())),
+                "units": dict(units),
+                "updated": now,
+                "shards": shards,
+            }
+            data["stages"][stage] = entry
+        return entry
 
 
 class DoneRecords:
-    """Per-unit done records of one stage, in `<stage_dir>/.done/`."""
+    """Per-unit done records of one stage, in `<run_dir>/.done/<stage>/`, with every output
+    named as `recorded_path` names it."""
 
-    def __init__(self, stage_dir: str | Path) -> None:
-        self.dir = Path(stage_dir) / ".done"
+    def __init__(self, run_dir: str | Path, stage: str) -> None:
+        self.run_dir = Path(run_dir)
+        self.dir = self.run_dir / ".done" / stage
 
     def _path(self, unit: str) -> Path:
         return self.dir / f"{unit}.json"
@@ -116,7 +169,7 @@ class DoneRecords:
         if record.get("fingerprint") != unit_fingerprint:
             return False
         return all(
-            Path(out).is_file() and sha256_file(out) == sha
+            (self.run_dir / out).is_file() and sha256_file(self.run_dir / out) == sha
             for out, sha in record["outputs"].items()
         )
 
@@ -124,7 +177,7 @@ class DoneRecords:
         self, unit: str, unit_fingerprint: str, outputs: Iterable[Path]
     ) -> dict[str, str]:
         """Record the unit as complete with the sha256 of each output; returns the hashes."""
-        hashes = {str(out): sha256_file(out) for out in outputs}
+        hashes = {recorded_path(out, self.run_dir): sha256_file(out) for out in outputs}
         write_json(self._path(unit), {"fingerprint": unit_fingerprint, "outputs": hashes})
         return hashes
 

@@ -1,27 +1,31 @@
 """What every numbered stage shares: its command line, run directory, resume and manifest.
 
 A stage script parses `--config --run-dir --set --force --shard`, then calls
-`run_stage` with its per-prefix work function. Units whose done record matches their
-fingerprint are skipped; the others run one by one with a progress bar, each writing
-its outputs atomically before its done record.
+`run_stage` with its per-prefix work function. The shard's units are chosen first; each
+must have its input files. Units whose done record matches their fingerprint are
+skipped; the others run one by one with a progress bar, each writing its outputs
+atomically before its done record. Ctrl-C ends a stage with one line and the status
+"interrupted"; a rerun resumes it.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
+from motif_discovery.utils.cli import INTERRUPTED_EXIT, add_run_options
 from motif_discovery.utils.config import Config, load_config, to_dict
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import sha256_file, write_json
-from motif_discovery.utils.log import setup_logging
+from motif_discovery.utils.log import log_to_file, setup_logging
 from motif_discovery.utils.manifest import (
     DoneRecords,
     Manifest,
@@ -29,7 +33,9 @@ from motif_discovery.utils.manifest import (
     config_subset,
     fingerprint,
     library_versions,
+    recorded_path,
 )
+from motif_discovery.utils.shard import shard_ids
 
 
 @dataclass(frozen=True)
@@ -52,34 +58,33 @@ class Unit:
 def stage_parser(description: str) -> argparse.ArgumentParser:
     """The command line shared by every stage script."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--config", required=True, help="JSON config (merged on defaults)")
-    parser.add_argument("--run-dir", help="run directory (default: run.run_dir of the config)")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
-    )
-    parser.add_argument("--force", action="store_true", help="redo units that are done")
-    parser.add_argument("--shard", default="0/1", help="i/N: only every N-th prefix, from i")
+    add_run_options(parser)
     return parser
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """`i/N` -> (i, N) with 0 <= i < N."""
-    try:
-        index, count = (int(x) for x in text.split("/"))
-    except ValueError as err:
-        raise InputError(f"--shard {text!r}: expected i/N, e.g. 0/4") from err
-    if count < 1 or not 0 <= index < count:
-        raise InputError(f"--shard {text!r}: need 0 <= i < N")
-    return index, count
-
-
-def resolve_run(args: argparse.Namespace) -> tuple[Config, Path]:
-    """Load and validate the config, pick the run directory, save config.resolved.json."""
+def resolve_run(args: argparse.Namespace, *, create: bool) -> tuple[Config, Path]:
+    """Load and validate the config, pick the run directory, save config.resolved.json.
+    A stage that reads earlier stages' outputs (`create=False`) needs the run directory."""
     config = load_config(args.config, args.set)
     run_dir = Path(args.run_dir or config.run.run_dir)
+    if not create and not run_dir.is_dir():
+        raise InputError(f"run directory {run_dir} does not exist: run the earlier stages first")
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.resolved.json", to_dict(config))
     return config, run_dir
+
+
+def shard_units(units: Sequence[Unit], shard: str, stage: str) -> list[Unit]:
+    """This shard's units (sorted by id); each input file must exist."""
+    by_id = {unit.unit_id: unit for unit in units}
+    selected = [by_id[unit_id] for unit_id in shard_ids(by_id, shard)]
+    for unit in selected:
+        missing = [str(p) for p in unit.inputs if not p.is_file()]
+        if missing:
+            raise InputError(
+                f"{stage}: {unit.unit_id} needs {missing}, which an earlier stage writes"
+            )
+    return selected
 
 
 def run_stage(
@@ -91,22 +96,36 @@ def run_stage(
     *,
     force: bool = False,
     shard: str = "0/1",
+    settings: dict[str, Any] | None = None,
+    shared_outputs: Sequence[Path] = (),
 ) -> dict[str, int]:
-    """Run `process(unit_id) -> outputs` for every unit of this shard not already done."""
+    """Run `process(unit_id) -> outputs` for every unit of this shard not already done.
+
+    `settings`: what the outputs depend on besides code and inputs (default: the values of
+    the stage's config keys). `shared_outputs`: files every shard writes before its units
+    (recorded in the manifest with the units' outputs)."""
     log = setup_logging(run_dir, stage.name, config.run.log_level)
-    index, count = parse_shard(shard)
-    selected = sorted(units, key=lambda u: u.unit_id)[index::count]
+    selected = shard_units(units, shard, stage.name)
+    if not selected:
+        log.warning("%s: shard %s has no prefixes (%d in all)", stage.name, shard, len(units))
     manifest = Manifest(run_dir)
-    records = DoneRecords(run_dir / stage.name)
-    values = config_subset(to_dict(config), stage.config_keys)
+    records = DoneRecords(run_dir, stage.name)
+    values = config_subset(to_dict(config), stage.config_keys) if settings is None else settings
     code = code_version(stage.code)
     start = time.time()
-    manifest.update_stage(stage.name, status="running", shard=shard, versions=library_versions())
+    shared = {recorded_path(p, run_dir): sha256_file(p) for p in shared_outputs}
+    manifest.update_shard(
+        stage.name,
+        shard,
+        status="running",
+        settings=fingerprint(values, code, {}),
+        versions=library_versions(),
+    )
     counts = {"done": 0, "skipped": 0}
-    outputs: dict[str, str] = {}
+    outputs: dict[str, str] = dict(shared)
     try:
         for unit in tqdm(selected, desc=stage.name, unit="prefix", file=sys.stderr):
-            inputs = {str(p): sha256_file(p) for p in unit.inputs}
+            inputs = {recorded_path(p, run_dir): sha256_file(p) for p in unit.inputs}
             unit_fp = fingerprint(values, code, inputs)
             if not force and records.is_done(unit.unit_id, unit_fp):
                 counts["skipped"] += 1
@@ -117,26 +136,43 @@ def run_stage(
             log.info("%s: %s done in %.2f s", stage.name, unit.unit_id, time.time() - t0)
             counts["done"] += 1
     except BaseException as err:  # an interrupt too: the manifest must not say "running"
-        manifest.update_stage(stage.name, status="failed", error=f"{type(err).__name__}: {err}")
+        status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
+        error = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        manifest.update_shard(stage.name, shard, status=status, error=error, units=counts)
+        log_to_file(f"{stage.name}: {status} after {counts} ({error})")
         raise
-    manifest.update_stage(
+    manifest.update_shard(
         stage.name,
+        shard,
         status="done",
         fingerprint=fingerprint(values, code, outputs),
         outputs=outputs,
         seconds=round(time.time() - start, 3),
         units=counts,
+        error=None,
     )
     log.info("%s: %d units run, %d unchanged (skipped)", stage.name, *counts.values())
     return counts
 
 
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """The first SIGINT raises KeyboardInterrupt; later ones (a driver forwarding the same
+    Ctrl-C) are ignored, so the stage can record its status undisturbed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def stage_main(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:
-    """Run a stage script: bad input exits 2 with its message, other failures exit 1."""
+    """Run a stage script: bad input exits 2 and Ctrl-C exits 130, each with one line;
+    other failures exit 1 with their traceback."""
     args = parser.parse_args()
+    signal.signal(signal.SIGINT, _interrupt_once)
     try:
         main(args)
     except InputError as err:
-        logging.getLogger("motif_discovery").error("%s", err)
+        log_to_file(f"error: {err}")
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume", file=sys.stderr)
+        sys.exit(INTERRUPTED_EXIT)

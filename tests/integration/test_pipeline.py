@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from motif_discovery import pipeline
 from motif_discovery.clustering import stage as stage5
+from motif_discovery.data.synthetic import SyntheticParams
+from motif_discovery.data.synthetic_run import write_synthetic_run
 from motif_discovery.utils.config import load_config
+from motif_discovery.utils.stage import stage_parser
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = [
@@ -25,16 +33,15 @@ SMALL = [
 ]
 
 
-def drive(run_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    args = ["--config", "configs/synthetic.json", "--run-dir", str(run_dir)]
+def driver_command(run_dir: Path | str, *extra: str) -> list[str]:
+    args = ["--config", str(REPO / "configs/synthetic.json"), "--run-dir", str(run_dir)]
     for item in SMALL:
         args += ["--set", item]
-    return subprocess.run(
-        [sys.executable, "-m", "motif_discovery.pipeline", *args, *extra],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    return [sys.executable, "-m", "motif_discovery.pipeline", *args, *extra]
+
+
+def drive(run_dir: Path | str, *extra: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(driver_command(run_dir, *extra), cwd=cwd, capture_output=True, text=True)
 
 
 def manifest(run_dir: Path) -> dict:
@@ -114,8 +121,6 @@ def test_killed_stage_resumes(first_run, tmp_path, monkeypatch):
     """A stage that dies after its first prefix keeps that prefix and redoes only the rest."""
     run_dir = tmp_path / "kill"
     config = load_config(REPO / "configs/synthetic.json", SMALL)
-    from motif_discovery.data.synthetic import SyntheticParams, write_synthetic_run
-
     write_synthetic_run(
         run_dir, SyntheticParams(setting="crossed", n=160, d_e=32, d_a=256), n_prefixes=2
     )
@@ -132,7 +137,8 @@ def test_killed_stage_resumes(first_run, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         stage5.run(config, run_dir)
     entry = manifest(run_dir)["stages"]["5_gaussian_clustering"]
-    assert entry["status"] == "failed" and "KeyboardInterrupt" in entry["error"]
+    assert entry["status"] == "interrupted"
+    assert entry["shards"]["0/1"]["error"] == "KeyboardInterrupt: killed"
     monkeypatch.setattr(stage5, "write_prefix", real)
     stage5.run(config, run_dir)
     assert manifest(run_dir)["stages"]["5_gaussian_clustering"]["units"] == {
@@ -148,12 +154,12 @@ def test_driver_stage_selection():
     assert [s.number for s in pipeline.select(stages, None, 4, None)] == [4]
     with pytest.raises(Exception, match="--only 9: no such stage"):
         pipeline.select(stages, None, None, 9)
+    with pytest.raises(Exception, match="--from 6 --to None: no such stage"):
+        pipeline.select(stages, 6, None, None)  # once "finished: 0 stage(s)"
 
 
 def test_single_mode_writes_one_config(tmp_path):
     """Numbers for both beta and gamma run exactly one config."""
-    from motif_discovery.data.synthetic import SyntheticParams, write_synthetic_run
-
     run_dir = tmp_path / "single"
     write_synthetic_run(run_dir, SyntheticParams(setting="easy", n=160, d_e=32, d_a=256))
     config = load_config(
@@ -169,3 +175,94 @@ def test_single_mode_writes_one_config(tmp_path):
     ]
     record = json.loads((out / "beta1.0_gamma0.5.json").read_text())
     assert record["scores"].keys() == {"RD"} and record["scores"]["RD"]["ARI_motif"] >= 0.9
+
+
+def stage_outputs(run_dir: Path, stage: str) -> set[str]:
+    folder = run_dir / stage
+    return {p.relative_to(run_dir).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_shards_on_a_fresh_run_merge_in_the_manifest(tmp_path):
+    """Each shard writes and clusters its own prefixes; the manifest lists both shards'."""
+    run_dir = tmp_path / "sharded"
+    proc = drive(run_dir, "--shard", "0/2")
+    assert proc.returncode == 0, proc.stderr  # once exit 2: stage 5 checked every prefix
+    entry = manifest(run_dir)["stages"]["5_gaussian_clustering"]
+    assert entry["status"] == "partial" and entry["units"] == {"done": 1, "skipped": 0}
+    proc = drive(run_dir, "--shard", "1/2")
+    assert proc.returncode == 0, proc.stderr
+    stages = manifest(run_dir)["stages"]
+    entry = stages["5_gaussian_clustering"]
+    assert entry["status"] == "done" and entry["units"] == {"done": 2, "skipped": 0}
+    assert set(entry["outputs"]) == stage_outputs(run_dir, "5_gaussian_clustering")
+    assert len(entry["outputs"]) == 2 * (2 * 4 + 1)  # per prefix: 4 configs x 2 files, summary
+    assert set(stages["4_feature_extraction"]["outputs"]) == stage_outputs(
+        run_dir, "4_feature_extraction"
+    ) | {"1_data_preparation/prefixes.jsonl"}
+
+
+def test_resume_however_the_run_dir_is_spelled_or_moved(tmp_path, monkeypatch):
+    """A relative spelling and a moved copy skip every prefix; an interrupt while skipping
+    cannot mark the intact run failed (once every prefix was recomputed)."""
+    run_dir = tmp_path / "spelled"
+    assert drive(run_dir).returncode == 0
+    proc = drive(run_dir.name, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for stage in ("4_feature_extraction", "5_gaussian_clustering"):
+        assert manifest(run_dir)["stages"][stage]["units"] == {"done": 0, "skipped": 2}
+    moved = Path(shutil.move(run_dir, tmp_path / "moved"))
+    config = load_config(REPO / "configs/synthetic.json", SMALL)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt("Ctrl-C")
+
+    monkeypatch.setattr(stage5, "write_prefix", interrupted)
+    stage5.run(config, moved)
+    entry = manifest(moved)["stages"]["5_gaussian_clustering"]
+    assert entry["status"] == "done" and entry["units"] == {"done": 0, "skipped": 2}
+
+
+def test_ctrl_c_prints_one_line_and_records_interrupted(tmp_path):
+    """Ctrl-C (SIGINT to the driver and its stage, as a terminal sends it) mid-stage."""
+    run_dir = tmp_path / "ctrl-c"
+    command = driver_command(run_dir, "--set", "synthetic.n_prefixes=40")
+    proc = subprocess.Popen(
+        command, cwd=REPO, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    path = run_dir / "manifest.json"
+    while proc.poll() is None:
+        if path.is_file() and "5_gaussian_clustering" in path.read_text():
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert [line for line in stderr.splitlines() if "interrupt" in line.lower()] == [
+        "pipeline interrupted in stage 5 (5_gaussian_clustering); rerun the same command to resume"
+    ]
+    entry = manifest(run_dir)["stages"]["5_gaussian_clustering"]
+    assert entry["status"] == "interrupted" and entry["shards"]["0/1"]["error"]
+
+
+def test_from_5_on_a_missing_run_dir_fails_once_and_writes_nothing(tmp_path):
+    proc = drive(tmp_path / "missing", "--from", "5")
+    assert proc.returncode == 2
+    assert proc.stderr.count("does not exist") == 1, proc.stderr
+    assert not (tmp_path / "missing").exists()
+
+
+def test_driver_rejects_only_with_from(tmp_path):
+    proc = drive(tmp_path / "run", "--only", "5", "--from", "4")
+    assert proc.returncode == 2 and "do not combine it with --from/--to" in proc.stderr
+
+
+def test_every_option_is_described():
+    spec = importlib.util.spec_from_file_location(
+        "generate_data", REPO / "hypotheses_experiment" / "generate_data.py"
+    )
+    generate_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate_data)
+    for parser in (pipeline.parser(), stage_parser("stage"), generate_data.parser()):
+        undescribed = [a.option_strings for a in parser._actions if not a.help]
+        assert not undescribed, parser.prog

@@ -1,6 +1,9 @@
-"""Atomic writes, done records and fingerprints: a killed stage never leaves a half file."""
+"""Atomic writes, done records, fingerprints and the manifest: a killed stage never leaves a
+half file, a moved run resumes, shards merge."""
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,9 +15,16 @@ from motif_discovery.utils.io import (
     read_json,
     read_jsonl,
     save_tensors,
+    sha256_file,
     write_json,
 )
-from motif_discovery.utils.manifest import DoneRecords, Manifest, fingerprint
+from motif_discovery.utils.manifest import (
+    DoneRecords,
+    Manifest,
+    fingerprint,
+    recorded_path,
+    stage_status,
+)
 
 
 def test_failed_write_keeps_the_old_file(tmp_path):
@@ -54,7 +64,7 @@ def test_jsonl_errors_name_the_line(tmp_path):
 
 
 def test_done_records_detect_changes(tmp_path):
-    records = DoneRecords(tmp_path / "stage")
+    records = DoneRecords(tmp_path, "stage")
     out = tmp_path / "stage" / "p1.json"
     write_json(out, {"x": 1})
     fp = fingerprint({"clustering.beta": 1.0}, "code", {"in": "abc"})
@@ -76,11 +86,63 @@ def test_done_records_detect_changes(tmp_path):
     assert not records.is_done("p1", fp)
 
 
-def test_manifest_merges_stage_entries(tmp_path):
+def test_done_records_survive_a_moved_or_respelled_run(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    out = run_dir / "stage" / "p1.json"
+    write_json(out, {"x": 1})
+    assert DoneRecords(run_dir, "stage").mark_done("p1", "fp", [out]) == {
+        "stage/p1.json": sha256_file(out)
+    }
+    monkeypatch.chdir(tmp_path)
+    assert DoneRecords(Path("run"), "stage").is_done("p1", "fp")  # relative spelling
+    assert DoneRecords(Path("run/../run/"), "stage").is_done("p1", "fp")
+    moved = shutil.move(run_dir, tmp_path / "elsewhere")
+    assert DoneRecords(moved, "stage").is_done("p1", "fp")
+    assert not DoneRecords(tmp_path / "empty", "stage").is_done("p1", "fp")
+
+
+def test_recorded_path_is_relative_inside_the_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert recorded_path("run/a/b.json", tmp_path / "run") == "a/b.json"
+    assert recorded_path(tmp_path / "run" / "c.json", "run") == "c.json"
+    assert recorded_path(tmp_path / "outside.json", "run") == str(tmp_path / "outside.json")
+
+
+def test_manifest_merges_shards(tmp_path):
     manifest = Manifest(tmp_path)
-    manifest.update_stage("5", status="running")
-    manifest.update_stage("5", status="done", units=3)
-    manifest.update_stage("4", status="done")
+    manifest.update_shard("5", "0/2", status="running", settings="s1")
+    entry = manifest.update_shard(
+        "5", "0/2", status="done", settings="s1", outputs={"a": "1"}, units={"done": 1}
+    )
+    assert entry["status"] == "partial" and entry["outputs"] == {"a": "1"}  # 1/2 not run yet
+    manifest.update_shard("5", "1/2", status="running", settings="s1")
+    assert manifest.read()["stages"]["5"]["status"] == "running"
+    manifest.update_shard(
+        "5", "1/2", status="done", settings="s1", outputs={"b": "2"}, units={"done": 1}
+    )
+    manifest.update_shard("4", "0/1", status="done", settings="t", outputs={"x": "3"})
     data = json.loads((tmp_path / "manifest.json").read_text())
-    assert data["stages"]["5"]["status"] == "done" and data["stages"]["5"]["units"] == 3
     assert set(data["stages"]) == {"4", "5"}
+    entry = data["stages"]["5"]
+    assert entry["status"] == "done" and entry["outputs"] == {"a": "1", "b": "2"}
+    assert entry["units"] == {"done": 2} and set(entry["shards"]) == {"0/2", "1/2"}
+    # another config (settings) or another shard count replaces the old shards
+    entry = manifest.update_shard("5", "0/2", status="done", settings="s2", outputs={"c": "4"})
+    assert entry["outputs"] == {"c": "4"} and entry["status"] == "partial"
+    entry = manifest.update_shard("5", "0/1", status="done", settings="s2", outputs={"d": "5"})
+    assert entry["outputs"] == {"d": "5"} and set(entry["shards"]) == {"0/1"}
+
+
+@pytest.mark.parametrize(
+    ("statuses", "count", "expected"),
+    [
+        (["done", "done"], 2, "done"),
+        (["done"], 2, "partial"),
+        (["done", "failed"], 2, "failed"),
+        (["running", "interrupted"], 2, "interrupted"),
+        (["running", "done"], 2, "running"),
+    ],
+)
+def test_stage_status(statuses, count, expected):
+    shards = {f"{i}/{count}": {"status": s} for i, s in enumerate(statuses)}
+    assert stage_status(shards, count) == expected
