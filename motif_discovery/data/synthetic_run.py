@@ -103,6 +103,8 @@ def resolve_synthetic_args(
         syn = config.synthetic
         values = {"setting": syn.setting, "n": syn.n, "d_e": syn.d_e, "d_a": syn.d_a}
         n_prefixes, seed = syn.n_prefixes, config.run.seed
+    elif args.set:
+        raise InputError("generate_data: --set needs --config (without it, use the flags)")
     elif args.run_dir:
         run_dir = Path(args.run_dir)
     else:

@@ -77,6 +77,8 @@ def resolve_run(args: argparse.Namespace, *, create: bool) -> tuple[Config, Path
 def shard_units(units: Sequence[Unit], shard: str, stage: str) -> list[Unit]:
     """This shard's units (sorted by id); each input file must exist."""
     by_id = {unit.unit_id: unit for unit in units}
+    if len(by_id) != len(units):
+        raise InputError(f"{stage}: duplicate unit ids in {sorted(u.unit_id for u in units)}")
     selected = [by_id[unit_id] for unit_id in shard_ids(by_id, shard)]
     for unit in selected:
         missing = [str(p) for p in unit.inputs if not p.is_file()]

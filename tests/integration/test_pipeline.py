@@ -209,7 +209,8 @@ def test_resume_however_the_run_dir_is_spelled_or_moved(tmp_path, monkeypatch):
     proc = drive(run_dir.name, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     for stage in ("4_feature_extraction", "5_gaussian_clustering"):
-        assert manifest(run_dir)["stages"][stage]["units"] == {"done": 0, "skipped": 2}
+        units = manifest(run_dir)["stages"][stage]["units"]
+        assert units == {"done": 0, "skipped": 2}, stage
     moved = Path(shutil.move(run_dir, tmp_path / "moved"))
     config = load_config(REPO / "configs/synthetic.json", SMALL)
 

@@ -10,12 +10,10 @@ beta_e > 4 ln 2 / Delta_e ~ 1.6, while beta_a must stay small enough that noise 
 import numpy as np
 import pytest
 
+from motif_discovery.clustering import em_loop
 from motif_discovery.clustering.baselines import run_baselines
 from motif_discovery.clustering.metrics import ari, evaluate_partition
 from motif_discovery.data.synthetic import SyntheticParams, generate_synthetic
-
-em_loop = pytest.importorskip("motif_discovery.clustering.em_loop")
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -25,6 +25,8 @@ from motif_discovery.utils.manifest import (
     recorded_path,
     stage_status,
 )
+from motif_discovery.utils.shard import shard_ids
+from motif_discovery.utils.stage import Unit, shard_units
 
 
 def test_failed_write_keeps_the_old_file(tmp_path):
@@ -146,3 +148,19 @@ def test_manifest_merges_shards(tmp_path):
 def test_stage_status(statuses, count, expected):
     shards = {f"{i}/{count}": {"status": s} for i, s in enumerate(statuses)}
     assert stage_status(shards, count) == expected
+
+
+def test_shard_units_selects_first_then_checks_inputs(tmp_path):
+    present = tmp_path / "a.json"
+    present.write_text("{}")
+    units = [
+        Unit(f"p{i}", (present,) if i % 2 == 0 else (tmp_path / f"p{i}.json",)) for i in range(4)
+    ]
+    assert [u.unit_id for u in shard_units(units, "0/2", "5")] == ["p0", "p2"]
+    with pytest.raises(InputError, match=r"5: p1 needs .*p1\.json"):
+        shard_units(units, "1/2", "5")
+    with pytest.raises(InputError, match="duplicate unit ids"):
+        shard_units([*units, units[0]], "0/2", "5")
+    assert shard_ids(["b", "c", "a"], "1/2") == ["b"]
+    with pytest.raises(InputError, match="need 0 <= i < N"):
+        shard_ids(["a"], "2/2")

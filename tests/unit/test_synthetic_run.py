@@ -104,7 +104,9 @@ def test_cli_bad_input_exits_2(tmp_path):
     flags = dict.fromkeys(["config", "run_dir", "setting", "n", "d_e", "d_a", "n_meanings"])
     flags |= dict.fromkeys(["noise", "n_prefixes", "seed"])
     with pytest.raises(InputError, match="--run-dir or --config"):
-        resolve_synthetic_args(argparse.Namespace(**flags))
+        resolve_synthetic_args(argparse.Namespace(**flags, set=[]))
+    with pytest.raises(InputError, match="--set needs --config"):  # once silently ignored
+        resolve_synthetic_args(argparse.Namespace(**flags, set=["synthetic.n=50"]))
 
 
 def file_ids(folder: Path) -> dict[str, tuple[int, int]]:
