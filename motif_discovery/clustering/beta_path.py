@@ -14,11 +14,13 @@ beta = lambda); lambda <- that bipartition's ratio; stop when the ratio no longe
 
 The path advances event by event: jump to the smallest critical beta over all motifs,
 apply that split, run the EM fit at beta* (1 + REL_STEP) warm-started from the split
-partition (it may reassign members, split further or junk motifs), and go on from the
-fitted partition. It stops when K reaches K_clamp (or K_max), after the first event past
-beta_max, or when no bipartition of any motif lowers the distortion W.
+partition (it may reassign members, split further or junk motifs) and a cold fit (from
+K = 1) at the same beta, and go on from whichever of the two scores the lower L there (a
+hierarchy grown at smaller betas is not always the best one at a larger beta). It stops
+when K reaches K_clamp (or K_max), after the first event past beta_max, or when no
+bipartition of any motif lowers the distortion W.
 
-A fit can land on a partition that several splits apart from the previous one, and whose
+A fit can land on a partition several splits away from the previous one, whose
 line H + beta W undercuts the previous partitions before beta* already (on planted data, the
 full split of K = 1 into the planted motifs pays before any single split does). So the
 events reported are the lower envelope of the lines of all partitions found: each event is
@@ -66,6 +68,8 @@ REL_STEP = 1e-4
 # Dinkelbach iterations per motif at most; a ratio within ROOT_TOL of lambda has converged.
 DINKELBACH_ROUNDS = 20
 ROOT_TOL = 1e-9
+# Where Dinkelbach restarts inside [start, beta*] (fractions of the way, geometrically).
+PROBES = (1 / 3, 2 / 3)
 # When a fit undoes the split that triggered it, the next event lies at least this much
 # (relative) further along beta.
 STALL_STEP = 0.05
@@ -158,12 +162,11 @@ def split_change(path: PathProblem, beta: float, state: State, k: int) -> SplitC
     return SplitCandidate(members, half, dH, dD_e, dD_a, path.slope(dD_e, dD_a), verdict.proposal)
 
 
-def critical_split(path: PathProblem, state: State, k: int, start: float) -> SplitCandidate | None:
-    """The split of motif k with the smallest critical beta, by Dinkelbach's iteration from
-    lambda = start: candidate = split_test's split at beta = lambda, lambda <- its beta*;
-    stop when beta* no longer drops (at most DINKELBACH_ROUNDS split tests)."""
+def dinkelbach(path: PathProblem, state: State, k: int, lam: float) -> SplitCandidate | None:
+    """Dinkelbach's iteration for the smallest ratio dH / (-dW) over motif k's bipartitions
+    from lambda: candidate = split_test's split at beta = lambda, lambda <- its beta*; stop
+    when beta* no longer drops (at most DINKELBACH_ROUNDS split tests)."""
     best: SplitCandidate | None = None
-    lam = start
     for _ in range(DINKELBACH_ROUNDS):
         candidate = split_change(path, lam, state, k)
         if candidate is None or candidate.beta_star == float("inf"):
@@ -174,6 +177,22 @@ def critical_split(path: PathProblem, state: State, k: int, start: float) -> Spl
         if abs(candidate.beta_star - lam) <= ROOT_TOL * lam:
             break
         lam = candidate.beta_star
+    return best
+
+
+def critical_split(path: PathProblem, state: State, k: int, start: float) -> SplitCandidate | None:
+    """The split of motif k with the smallest critical beta found: Dinkelbach from
+    lambda = start, to beta*; split_test is a heuristic whose proposals depend on beta, so
+    Dinkelbach runs again from the points start (beta* / start)^f, f in PROBES, inside
+    [start, beta*], and the smallest beta* wins."""
+    best = dinkelbach(path, state, k, start)
+    if best is None or not best.beta_star > start:
+        return best
+    ratio = best.beta_star / start
+    for f in PROBES:
+        candidate = dinkelbach(path, state, k, start * ratio**f)
+        if candidate is not None and candidate.beta_star < best.beta_star:
+            best = candidate
     return best
 
 
@@ -294,7 +313,8 @@ def lower_envelope(H: list[float], W: list[float]) -> list[tuple[int, float]]:
 
 @dataclass
 class Explored:
-    """A partition the path found: the EM fit and the split that triggered it."""
+    """A partition the path found: the EM fit and the split that triggered it (with
+    cold_start: whether the fit started from K = 1 rather than from the split partition)."""
 
     result: RDResult
     split: dict | None
@@ -302,9 +322,10 @@ class Explored:
 
 
 def explore(
-    path: PathProblem, gamma: float, K_clamp: int, beta_max: float | None
+    path: PathProblem, p: Tensor, gamma: float, K_clamp: int, beta_max: float | None
 ) -> tuple[list[Explored], str]:
-    """Event by event from K = 1 (module docstring): the fits in order, and why it stopped."""
+    """Event by event from K = 1 (module docstring): the fits in order, and why it stopped.
+    p: the weights as given (the fits normalize them as path.p was, so they share its cache)."""
     settings = path.settings
     K_stop = min(K_clamp, settings.K_max)
 
@@ -312,7 +333,7 @@ def explore(
         result = fit_rd(
             path.e,
             path.a,
-            path.p,
+            p,
             beta,
             gamma,
             K_max=K_max,
@@ -350,17 +371,24 @@ def explore(
         beta = max(best.beta_star, floor)
         split = current.assign.clone()
         split[best.members[~best.half]] = current.K
-        found = fit(beta * (1 + REL_STEP), dataclasses.replace(current, assign=split))
-        if partition_keys(found.result.assign) != partition_keys(current.assign):
-            found.split = best.to_json(k)
-            explored.append(found)
+        at = beta * (1 + REL_STEP)
+        fits = [fit(at, dataclasses.replace(current, assign=split)), fit(at, None)]
+        seen, new = [partition_keys(current.assign)], []
+        for found, cold_start in zip(fits, (False, True), strict=True):
+            keys = partition_keys(found.result.assign)
+            if keys not in seen:
+                seen.append(keys)
+                found.split = best.to_json(k) | {"cold_start": cold_start}
+                new.append(found)
+        explored += new
         if beta_max is not None and beta > beta_max:
             # fitted all the same: its partition may undercut the path before beta_max
             return explored, "beta_max"
-        if found is not explored[-1]:
+        if not new:
             floor = beta * (1 + STALL_STEP)
             log.debug("gamma=%g: the fit at beta=%.6g undid the split of motif %d", gamma, beta, k)
             continue
+        found = min(new, key=lambda x: x.result.terms.L)
         log.info(
             "beta path gamma=%g: beta*=%.6g, K %d -> %d", gamma, beta, current.K, found.result.K
         )
@@ -385,7 +413,7 @@ def follow_beta_path(
     e, a, p_n = validate_inputs(e, a, p)
     w_e, w_a = view_weights(1.0, gamma, e.shape[1], a.shape[1], settings.distortion_scale)
     path = PathProblem(e, a, p_n, w_e, w_a, settings, dataset_cache(e, a, p_n))
-    explored, stopped = explore(path, gamma, K_clamp, beta_max)
+    explored, stopped = explore(path, p, gamma, K_clamp, beta_max)
     ends = {"beta_max": beta_max, "no_split": None}
     beta_end = ends.get(stopped, explored[-1].result.beta)
     envelope = lower_envelope([x.result.terms.H for x in explored], [x.W for x in explored])
