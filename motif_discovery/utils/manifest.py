@@ -119,7 +119,10 @@ class Manifest:
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
         with self._locked() as data:
             old = data["stages"].get(stage, {}).get("shards", {})
-            record = {**old.get(shard, {}), **fields, "updated": now}
+            previous = old.get(shard, {})
+            if "settings" in fields and previous.get("settings") != fields["settings"]:
+                previous = {}  # the shard's record of another config: its outputs are stale
+            record = {**previous, **fields, "updated": now}
             shards = {
                 name: entry
                 for name, entry in old.items()

@@ -116,16 +116,16 @@ def run_stage(
     code = code_version(stage.code)
     start = time.time()
     shared = {recorded_path(p, run_dir): sha256_file(p) for p in shared_outputs}
-    manifest.update_shard(
-        stage.name,
-        shard,
-        status="running",
-        settings=fingerprint(values, code, {}),
-        versions=library_versions(),
-    )
     counts = {"done": 0, "skipped": 0}
     outputs: dict[str, str] = dict(shared)
     try:
+        manifest.update_shard(
+            stage.name,
+            shard,
+            status="running",
+            settings=fingerprint(values, code, {}),
+            versions=library_versions(),
+        )
         for unit in tqdm(selected, desc=stage.name, unit="prefix", file=sys.stderr):
             inputs = {recorded_path(p, run_dir): sha256_file(p) for p in unit.inputs}
             unit_fp = fingerprint(values, code, inputs)

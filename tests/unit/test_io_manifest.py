@@ -133,6 +133,10 @@ def test_manifest_merges_shards(tmp_path):
     assert entry["outputs"] == {"c": "4"} and entry["status"] == "partial"
     entry = manifest.update_shard("5", "0/1", status="done", settings="s2", outputs={"d": "5"})
     assert entry["outputs"] == {"d": "5"} and set(entry["shards"]) == {"0/1"}
+    entry = manifest.update_shard("5", "0/1", status="running", settings="s3")
+    assert entry["outputs"] == {}  # a new config's shard does not list the old outputs
+    entry = manifest.update_shard("5", "0/1", status="interrupted", error="KeyboardInterrupt")
+    assert entry["status"] == "interrupted" and entry["shards"]["0/1"]["settings"] == "s3"
 
 
 @pytest.mark.parametrize(
