@@ -95,7 +95,8 @@ def run_script(stage: StageScript, passthrough: list[str]) -> int:
 def parser() -> argparse.ArgumentParser:
     """The driver's command line."""
     out = argparse.ArgumentParser(
-        description="Run the motif-discovery pipeline's stages in order (see README.md)."
+        prog="run_pipeline.sh",
+        description="Run the motif-discovery pipeline's stages in order (see README.md).",
     )
     add_run_options(out)
     out.add_argument("--from", dest="first", type=int, metavar="N", help="first stage to run")

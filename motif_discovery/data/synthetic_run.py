@@ -24,7 +24,7 @@ from motif_discovery.utils.stage import Stage, Unit, resolve_run, run_stage
 STAGE = Stage(
     name="4_feature_extraction",
     config_keys=(),  # the generator's parameters are passed as settings (flags may set them)
-    code=("data/synthetic.py", "data/synthetic_run.py", "embedding"),
+    code=("data/synthetic.py", "data/synthetic_run.py", "embedding", "utils/io.py"),
 )
 
 

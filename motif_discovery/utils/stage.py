@@ -11,6 +11,7 @@ atomically before its done record. Ctrl-C ends a stage with one line and the sta
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import time
@@ -141,7 +142,8 @@ def run_stage(
         status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
         error = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
         manifest.update_shard(stage.name, shard, status=status, error=error, units=counts)
-        log_to_file(f"{stage.name}: {status} after {counts} ({error})")
+        level = logging.WARNING if status == "interrupted" else logging.ERROR
+        log_to_file(f"{stage.name}: {status} after {counts} ({error})", level)
         raise
     manifest.update_shard(
         stage.name,
