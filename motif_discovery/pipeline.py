@@ -75,13 +75,18 @@ def run_script(stage: StageScript, passthrough: list[str]) -> int:
     given STAGE_GRACE_S to record its status, and its further messages are dropped so the
     driver reports the interrupt in one line."""
     command = [sys.executable, str(REPO_ROOT / stage.script), *passthrough]
-    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(command, stderr=subprocess.PIPE) as proc:
         assert proc.stderr is not None
-        try:
-            for line in proc.stderr:
-                sys.stderr.write(line)
+        last = b"\n"
+        try:  # bytes as they come: progress bars redraw in place ("\r")
+            while chunk := proc.stderr.read1():
+                sys.stderr.buffer.write(chunk)
+                sys.stderr.flush()
+                last = chunk
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            if not last.endswith(b"\n"):
+                sys.stderr.write("\n")  # end a half-drawn progress bar
             proc.send_signal(signal.SIGINT)
             try:
                 proc.communicate(timeout=STAGE_GRACE_S)
@@ -137,11 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             return INTERRUPTED_EXIT
         if code != 0:
+            how = f"exit {code}" if code > 0 else f"signal {-code}"
             print(
-                f"pipeline stopped: stage {stage.number} ({stage.name}) failed with exit {code}",
+                f"pipeline stopped: stage {stage.number} ({stage.name}) failed with {how}",
                 file=sys.stderr,
             )
-            return code
+            return code if code > 0 else 128 - code  # the shell's code for a signal
     print(f"pipeline finished: {len(stages)} stage(s), run directory {run_dir}", file=sys.stderr)
     return 0
 
