@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from motif_discovery.utils.errors import InputError
@@ -60,24 +61,29 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
     write_text(path, "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
 
 
-def read_json(path: str | Path) -> Any:
-    """Read a JSON file; a missing or malformed file is an InputError naming it."""
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file; a missing or undecodable file is an InputError naming it."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 text (byte {err.start})") from err
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file; a missing or malformed file is an InputError naming it."""
+    try:
+        return json.loads(read_text(path))
     except json.JSONDecodeError as err:
         raise InputError(f"{path}: invalid JSON at line {err.lineno}: {err.msg}") from err
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Read a JSONL file; a bad row is an InputError naming the file and line number."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -100,11 +106,14 @@ def save_tensors(
 
 
 def load_tensors(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:
-    """Load a safetensors file; a missing file is an InputError naming it."""
+    """Load a safetensors file; a missing or unreadable file is an InputError naming it."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    return load_file(str(path), device=device)
+    try:
+        return load_file(str(path), device=device)
+    except SafetensorError as err:
+        raise InputError(f"{path}: not a readable safetensors file: {err}") from err
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -53,6 +53,19 @@ def test_tensor_round_trip(tmp_path):
     assert torch.equal(back["a"], tensors["a"]) and torch.equal(back["b"], tensors["b"])
     with pytest.raises(InputError, match="file not found"):
         load_tensors(tmp_path / "none.safetensors")
+    torn = tmp_path / "torn.safetensors"
+    torn.write_bytes((tmp_path / "t.safetensors").read_bytes()[:-8])  # a truncated copy
+    with pytest.raises(InputError, match=r"torn.safetensors: not a readable safetensors"):
+        load_tensors(torn)
+
+
+def test_undecodable_text_names_the_file(tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"name": "caf\u00e9"}'.encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin1.json: not UTF-8 text"):
+        read_json(path)
+    with pytest.raises(InputError, match=r"latin1.json: not UTF-8 text"):
+        read_jsonl(path)
 
 
 def test_jsonl_errors_name_the_line(tmp_path):
