@@ -1,137 +1,176 @@
-"""Benchmark of stage 5's rate-distortion clustering; prints one JSON object.
+"""Benchmark of stage 5 (rate-distortion sweep + default baselines); prints one JSON object.
 
-  python benchmarks/bench_clustering.py                 # N=500 sweep (20 configs) + step times
-  python benchmarks/bench_clustering.py --large 100000  # also one config at N=100,000
+  python benchmarks/bench_clustering.py                      # realistic and easy, seed 0
+  python benchmarks/bench_clustering.py --seeds 0 1          # more seeds
+  python benchmarks/bench_clustering.py --large 100000       # also one config at N=100,000
 
-Data: a simple planted two-view set (K groups; unit semantic centres plus noise;
-sparse attribution centres plus sparse noise, scaled so mean ||a||^2 = 1), float32.
+Data: the package's generator (motif_discovery.data.synthetic): its "realistic" setting
+(N = 500, d_e = 768, d_a = 5000, heavy-tailed sparse attributions, 15 crossed motifs) and
+its "easy" setting (N = 500, d_e = 768, d_a = 8192, 4 motifs). Stage 5 runs as the
+pipeline runs it (clustering.stage.cluster_features with configs/default_config.json:
+20 configs, K_max 50, every default baseline), minus file writes. Reported per setting:
+the RD sweep's seconds, stage 5's seconds as a whole, and every config's K, L and ARI
+against the planted motifs; the machine's load average (1 min) before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import platform
 import resource
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
+from sklearn.metrics import adjusted_rand_score
 
-from motif_discovery.clustering.centres import m_step
-from motif_discovery.clustering.em_loop import e_step, fit_rd
-from motif_discovery.clustering.sweep import SweepSettings, grid, run_sweep
+from motif_discovery.clustering import stage
+from motif_discovery.clustering.centres import weighted_median
+from motif_discovery.clustering.em_loop import fit_rd
+from motif_discovery.data.synthetic import (
+    REALISTIC,
+    SyntheticParams,
+    generate_synthetic,
+    sample_planted,
+)
+from motif_discovery.utils.config import load_config
 
-BETAS = (0.5, 0.75, 1.0, 1.25)
-GAMMAS = (0.1, 0.3, 0.5, 0.7, 0.9)
-
-
-def planted(n: int, d_e: int, d_a: int, K: int, seed: int = 0):
-    """(e, a, p, truth) filled in row chunks, so peak memory stays near the arrays themselves."""
-    g = torch.Generator().manual_seed(seed)
-    truth = torch.randint(0, K, (n,), generator=g)
-    ce = torch.nn.functional.normalize(torch.randn(K, d_e, generator=g), dim=1)
-    ca = torch.randn(K, d_a, generator=g) * (torch.rand(K, d_a, generator=g) < 0.05)
-    e = torch.empty(n, d_e)
-    a = torch.empty(n, d_a)
-    for i in range(0, n, 4096):
-        t = truth[i : i + 4096]
-        m = t.shape[0]
-        e[i : i + m] = torch.nn.functional.normalize(
-            ce[t] + 0.4 / d_e**0.5 * torch.randn(m, d_e, generator=g), dim=1
-        )
-        sparse = torch.rand(m, d_a, generator=g) < 0.05
-        a[i : i + m] = ca[t] + 0.3 * torch.randn(m, d_a, generator=g) * sparse
-    scale = sum(float(a[i : i + 4096].pow(2).sum()) for i in range(0, n, 4096)) / n
-    a /= scale**0.5
-    p = torch.rand(n, generator=g) + 0.1
-    return e, a, p, truth
+SETTINGS = {"realistic": REALISTIC, "easy": SyntheticParams(setting="easy")}
 
 
-def best_of(f, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def stage5(params: SyntheticParams, seed: int) -> dict:
+    """Stage 5 on one fresh prefix: sweep seconds, whole-stage seconds, K and L per config."""
+    config = load_config()
+    features = generate_synthetic(params, seed=seed)
+    truth = np.array(features.labels["motif"])
+    sweep_seconds = []
+    run_sweep = stage.run_sweep
+
+    def timed_sweep(*args, **kwargs):
         t0 = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        out = run_sweep(*args, **kwargs)
+        sweep_seconds.append(time.perf_counter() - t0)
+        return out
 
-
-def step_times(e, a, p, result) -> dict:
-    """Seconds of one E-step and one M-step (fresh sort, no cache) at the fit's K."""
-    c = result
-    pn = p / p.sum()
-    t_e = best_of(lambda: e_step(e, a, c.mu_e, c.mu_a, c.prior, c.beta_e, c.beta_a))
-    t_m = best_of(lambda: m_step(e, a, pn, c.assign, c.K), repeats=1 if e.shape[0] > 10_000 else 3)
-    return {"K": c.K, "e_step_s": round(t_e, 4), "m_step_s": round(t_m, 4)}
-
-
-def sweep(e, a, p, truth, shared: bool) -> dict:
-    """The 20-config default sweep as stage 5 runs it (sweep.run_sweep): every config cold,
-    then, with shared=True, restarts from the best partition found on the grid."""
-    from sklearn.metrics import adjusted_rand_score
-
-    e, a, p = e.clone(), a.clone(), p.clone()  # fresh tensors: no cache from earlier runs
-    configs = grid(list(BETAS), list(GAMMAS))
+    stage.run_sweep = timed_sweep
+    load_before = load()
     t0 = time.perf_counter()
-    results = run_sweep(e, a, p, configs, SweepSettings(warm_start=shared), progress=False)
+    try:
+        outcomes = stage.cluster_features(
+            features,
+            config.clustering,
+            stage.sweep_settings(config),
+            torch.device("cpu"),
+            torch.float32,
+        )
+    finally:
+        stage.run_sweep = run_sweep
     total = time.perf_counter() - t0
     rows = [
         {
             "beta": beta,
             "gamma": gamma,
-            "K": r.K,
-            "L": round(r.terms.L, 5),
-            "iterations": r.iterations,
-            "converged": r.converged,
-            "ari": round(adjusted_rand_score(truth.numpy(), r.assign.numpy()), 3),
+            "K": o.result.K,
+            "L": round(o.result.terms.L, 6),
+            "iterations": o.result.iterations,
+            "ari": round(adjusted_rand_score(truth, o.result.assign.numpy()), 3),
         }
-        for (beta, gamma), r in results.items()
+        for (beta, gamma), o in outcomes.items()
     ]
-    return {"total_s": round(total, 3), "configs": rows}
+    return {
+        "setting": params.setting,
+        "seed": seed,
+        "shape": [features.n, int(features.e.shape[1]), int(features.a.shape[1])],
+        "sweep_s": round(sweep_seconds[0], 2),
+        "stage5_s": round(total, 2),
+        "load_before": load_before,
+        "load_after": load(),
+        "configs": rows,
+    }
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size since the last reset_peak_rss (VmHWM), in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak_rss() -> None:
+    """Reset VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def large_inputs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+    """The realistic setting at N rows, preprocessed as stage 4 does (a = (a_raw - H_0) / s),
+    with H_0 taken in column blocks so the median's sort fits in memory."""
+    sample = sample_planted(dataclasses.replace(REALISTIC, n=n), seed)
+    a = torch.from_numpy(sample.a_raw)
+    p = torch.from_numpy(sample.p)
+    for j in range(0, a.shape[1], 64):
+        a[:, j : j + 64] -= weighted_median(a[:, j : j + 64], p)
+    scale = sum(float(a[i : i + 4096].double().square().sum()) for i in range(0, n, 4096)) / n
+    a /= scale**0.5
+    return torch.from_numpy(sample.e), a, p, sample.motif
+
+
+def large(n: int, seed: int) -> dict:
+    """One config (beta 1, gamma 0.5) at N rows: seconds, K, peak memory over the inputs."""
+    e, a, p, truth = large_inputs(n, seed)
+    input_bytes = e.nbytes + a.nbytes + p.nbytes
+    reset_peak_rss()
+    load_before = load()
+    t0 = time.perf_counter()
+    r = fit_rd(e, a, p, 1.0, 0.5, progress=True)
+    seconds = time.perf_counter() - t0
+    peak = peak_rss_bytes()
+    return {
+        "setting": "realistic",
+        "N": n,
+        "seconds": round(seconds, 1),
+        "load_before": load_before,
+        "load_after": load(),
+        "K": r.K,
+        "L": round(r.terms.L, 6),
+        "iterations": r.iterations,
+        "ari": round(adjusted_rand_score(truth, r.assign.numpy()), 3),
+        "input_bytes": input_bytes,
+        "peak_rss_bytes": peak,
+        "peak_over_input": round(peak / input_bytes, 3),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=500)
-    parser.add_argument("--d-e", type=int, default=768)
-    parser.add_argument("--d-a", type=int, default=8192)
-    parser.add_argument("--k", type=int, default=5, help="planted groups")
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--large", type=int, default=0, help="also one config at this N")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    out = {"machine": platform.processor() or platform.machine(), "threads": args.threads}
-    e, a, p, truth = planted(args.n, args.d_e, args.d_a, args.k)
-    out["sweep_cold"] = sweep(e, a, p, truth, shared=False)
-    out["sweep_stage5"] = sweep(e, a, p, truth, shared=True)
-    cold = {(c["beta"], c["gamma"]): c["L"] for c in out["sweep_cold"]["configs"]}
-    out["sweep_stage5"]["configs_improved_over_cold"] = sum(
-        c["L"] < cold[(c["beta"], c["gamma"])] - 1e-6 for c in out["sweep_stage5"]["configs"]
-    )
-    r = fit_rd(e, a, p, 1.0, 0.5)
-    out["steps"] = {str(args.n): step_times(e, a, p, r)}
+    out: dict = {
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "threads": args.threads,
+        "runs": [stage5(SETTINGS[s], seed) for s in args.settings for seed in args.seeds],
+    }
     if args.large:
-        del e, a
-        e, a, p, truth = planted(args.large, args.d_e, args.d_a, args.k, seed=1)
-        input_bytes = e.nbytes + a.nbytes + p.nbytes
-        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        t0 = time.perf_counter()
-        r = fit_rd(e, a, p, 1.0, 0.5, progress=True)
-        from sklearn.metrics import adjusted_rand_score
-
-        out["large"] = {
-            "N": args.large,
-            "seconds": round(time.perf_counter() - t0, 1),
-            "K": r.K,
-            "iterations": r.iterations,
-            "ari": round(adjusted_rand_score(truth.numpy(), r.assign.numpy()), 3),
-            "input_bytes": input_bytes,
-            "peak_rss_bytes_before_fit": rss0,
-            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        }
-        out["large"]["peak_over_input"] = round(out["large"]["peak_rss_bytes"] / input_bytes, 3)
-        out["steps"][str(args.large)] = step_times(e, a, p, r)
-    print(json.dumps(out, indent=1))
+        out["large"] = large(args.large, seed=1)
+    text = json.dumps(out, indent=1)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
 
 
 if __name__ == "__main__":

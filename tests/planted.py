@@ -1,15 +1,22 @@
-"""Small planted two-view data for unit tests (the official generator is data/synthetic.py)."""
+"""Small planted two-view data for tests, drawn by the package's generator (data/synthetic.py)."""
 
-import numpy as np
+import torch
+
+from motif_discovery.data.synthetic import SyntheticParams, generate_synthetic
 
 
-def planted_views(seed, n, d_e, d_a, k, e_noise, a_density, a_scale, a_noise):
-    """(e [n,d_e] unit rows, a [n,d_a], rng): k groups, Gaussian semantic noise, sparse
-    attribution centres of the given density plus Laplace noise."""
-    g = np.random.default_rng(seed)
-    truth = np.arange(n) % k
-    e = g.normal(size=(k, d_e))[truth] + e_noise * g.normal(size=(n, d_e))
-    e /= np.linalg.norm(e, axis=1, keepdims=True)
-    a = a_scale * g.normal(size=(k, d_a))[truth] * (g.random((k, d_a)) < a_density)[truth]
-    a += a_noise * g.laplace(size=(n, d_a))
-    return e, a, g
+def planted(seed=0, n=120, d_e=16, d_a=200, n_meanings=3, dtype=torch.float64, **knobs):
+    """(e, a, p, truth): the generator's "easy" setting at a small size (few shared, active
+    and spurious coordinates, so the patterns fit in d_a), a preprocessed as stage 4 does,
+    P raw and lognormal. Seeded by `seed` alone, never by a global RNG."""
+    params = SyntheticParams(
+        setting="easy",
+        n=n,
+        d_e=d_e,
+        d_a=d_a,
+        n_meanings=n_meanings,
+        **{"n_shared": 4, "n_active": 48, "n_spurious": 4, **knobs},
+    )
+    fs = generate_synthetic(params, seed=seed)
+    truth = torch.tensor(fs.labels["motif"])
+    return fs.e.to(dtype), fs.a.to(dtype), fs.p.to(dtype), truth

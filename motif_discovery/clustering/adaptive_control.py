@@ -13,8 +13,8 @@ import torch
 from torch import Tensor
 
 from motif_discovery.clustering.centres import semantic_centre, subset_centres
-from motif_discovery.clustering.initialize import Problem, State
-from motif_discovery.clustering.median_index import MotifOrder, membership_key
+from motif_discovery.clustering.initialize import Problem, State, tensor_bytes
+from motif_discovery.clustering.median_index import MotifOrder, crossing, membership_key
 from motif_discovery.clustering.rd_objective import (
     Rows,
     assignment_score,
@@ -77,7 +77,7 @@ class Members:
         if hit is None:
             mu_e, mu_a, prior = self.split_centres(problem, half)
             hit = (mu_e, mu_a, prior, self.E.squared(mu_e), self.A.l1(mu_a))
-            problem.cache.remember(key, hit)
+            problem.cache.halves.put(key, hit, tensor_bytes(hit))
         return hit
 
     def split_centres(self, problem: Problem, half: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -194,7 +194,7 @@ def cut_at_weighted_median(projection: Tensor, w: Tensor) -> Tensor | None:
     """half = projection <= its w-weighted median (or < when that leaves one side empty)."""
     order = torch.argsort(projection)
     cw = torch.cumsum(w.double()[order], 0)
-    pos = int((cw < cw[-1] / 2).sum().clamp_max(projection.shape[0] - 1))
+    pos = int(crossing(cw, cw[-1] / 2, projection.shape[0] - 1))
     threshold = projection[order[pos]]
     for half in (projection <= threshold, projection < threshold):
         if 0 < int(half.sum()) < projection.shape[0]:

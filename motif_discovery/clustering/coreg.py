@@ -56,6 +56,11 @@ def _row_normalize(u: np.ndarray) -> np.ndarray:
     return u / np.where(norm == 0.0, 1.0, norm)
 
 
+def coreg_laplacians(views: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """L_v = D_v^{-1/2} K_v D_v^{-1/2} of every view (independent of k)."""
+    return [normalized_affinity(gaussian_affinity(x)) for x in views]
+
+
 def coreg_spectral_embedding(
     views: Sequence[np.ndarray],
     k: int,
@@ -63,9 +68,11 @@ def coreg_spectral_embedding(
     v_lambda: float = 0.05,
     max_iter: int = 10,
     tol: float = 1e-6,
+    laplacians: list[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
-    """The co-regularized eigenvector matrices U_v [N, k] of every view (module docstring)."""
-    laps = [normalized_affinity(gaussian_affinity(x)) for x in views]
+    """The co-regularized eigenvector matrices U_v [N, k] of every view (module docstring);
+    laplacians: coreg_laplacians(views) when already computed (they do not depend on k)."""
+    laps = coreg_laplacians(views) if laplacians is None else laplacians
     us = [top_eigenvectors(lap, k)[0] for lap in laps]
     previous = None
     for _ in range(max_iter):
@@ -90,8 +97,10 @@ def coreg_spectral_clustering(
     tol: float = 1e-6,
     n_init: int = 10,
     random_state: int = 42,
+    laplacians: list[np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Labels [N] in 0..k-1 from pairwise co-regularized spectral clustering of `views`."""
+    """Labels [N] in 0..k-1 from pairwise co-regularized spectral clustering of `views`
+    (laplacians: coreg_laplacians(views), when already computed)."""
     if len(views) < 2:
         raise InputError(f"coreg: needs at least 2 views, got {len(views)}")
     n = views[0].shape[0]
@@ -105,7 +114,9 @@ def coreg_spectral_clustering(
         raise InputError(f"coreg: info_view = {info_view} outside 0..{len(views) - 1}")
     if k == 1:
         return np.zeros(n, dtype=np.int64)
-    us = coreg_spectral_embedding(views, k, v_lambda=v_lambda, max_iter=max_iter, tol=tol)
+    us = coreg_spectral_embedding(
+        views, k, v_lambda=v_lambda, max_iter=max_iter, tol=tol, laplacians=laplacians
+    )
     chosen = us if info_view is None else [us[info_view]]
     embedding = np.hstack([_row_normalize(u) for u in chosen])
     km = KMeans(n_clusters=k, n_init=n_init, random_state=random_state)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from typing import Any
 
 import torch
 from torch import Tensor
 from tqdm import tqdm
 
 from motif_discovery.clustering.adaptive_control import (
-    SplitVerdict,
     apply_splits,
     junk_loop,
     refit_motifs,
@@ -22,41 +23,27 @@ from motif_discovery.clustering.initialize import (
     dataset_cache,
     initial_assignment,
     state_from_assignment,
+    tensor_bytes,
 )
 from motif_discovery.clustering.inputs import validate_inputs, validate_parameters
 from motif_discovery.clustering.rd_objective import (
     ObjectiveTerms,
-    assignment_score,
+    assign_by_cost,
     entropy,
-    l1_distances,
     objective_value,
     rd_objective,
-    squared_distances,
     view_weights,
 )
 from motif_discovery.clustering.result import RDResult
-from motif_discovery.utils.errors import InputError
+from motif_discovery.clustering.settings import LLOYD_STEPS, FitSettings
 
-LLOYD_STEPS = 3
-
-
-def assign_by_cost(cost: Tensor, prior: Tensor) -> Tensor:
-    """c(n) = argmin_k [-ln Pbar_k + cost(n, k)] (first k on ties)."""
-    return assignment_score(prior, cost).argmin(1)
+__all__ = ["LLOYD_STEPS", "FitSettings", "e_step", "fit_rd", "state_terms"]
 
 
-def e_step(
-    e: Tensor,
-    a: Tensor,
-    mu_e: Tensor,
-    mu_a: Tensor,
-    prior: Tensor,
-    beta_e: float,
-    beta_a: float,
-) -> Tensor:
-    """c(n) = argmin_k [-ln Pbar_k + beta_e ||e_n - mu_e_k||^2 + beta_a ||a_n - mu_a_k||_1]."""
-    cost = beta_e * squared_distances(e, mu_e).double() + beta_a * l1_distances(a, mu_a).double()
-    return assign_by_cost(cost, prior)
+def e_step(problem: Problem, state: State) -> Tensor:
+    """c(n) = argmin_k [-ln Pbar_k + beta_e ||e_n - mu_e_k||^2 + beta_a ||a_n - mu_a_k||_1]
+    (first k on ties), from the state's distance matrices and priors."""
+    return assign_by_cost(problem.cost(state.De, state.Da), state.centres.prior)
 
 
 def state_terms(problem: Problem, state: State) -> ObjectiveTerms:
@@ -71,7 +58,7 @@ def state_terms(problem: Problem, state: State) -> ObjectiveTerms:
 
 def em_step(problem: Problem, state: State) -> None:
     """E-step with Pbar from the previous assignment, then the exact M-step of changed motifs."""
-    new = assign_by_cost(problem.cost(state.De, state.Da), state.centres.prior)
+    new = e_step(problem, state)
     if torch.equal(new, state.assign):
         return
     old_keys = state.keys()
@@ -84,17 +71,27 @@ def em_step(problem: Problem, state: State) -> None:
     refit_motifs(problem, state, [k for k, j in enumerate(kept_list) if new_keys[k] != old_keys[j]])
 
 
-def split_step(
-    problem: Problem, state: State, K_max: int, cache: dict[bytes, SplitVerdict]
-) -> list[dict]:
-    """Split test of every motif (verdicts cached by membership), then accept the gains."""
+def verdict_key(problem: Problem, members_key: bytes) -> bytes:
+    """Cache key of a split verdict: the motif's members and every setting the test depends
+    on besides them (its centre is its members' exact M-step)."""
+    tag = (problem.beta_e, problem.beta_a, problem.semantic_center, problem.seed)
+    return members_key + repr((*tag, problem.lloyd_steps)).encode()
+
+
+def split_step(problem: Problem, state: State, K_max: int) -> list[dict]:
+    """Split test of every motif (verdicts cached by members and weights across the fits on
+    the same data), then accept the gains."""
     if K_max <= state.K:
         return []
     verdicts = []
     for k, key in enumerate(state.keys()):
-        if key not in cache:
-            cache[key] = split_test(problem, state, k)
-        verdicts.append((k, cache[key]))
+        cache_key = verdict_key(problem, key)
+        verdict = problem.cache.verdicts.get(cache_key)
+        if verdict is None:
+            verdict = split_test(problem, state, k)
+            size = tensor_bytes((verdict.members, verdict.half, verdict.mu_e, verdict.mu_a))
+            problem.cache.verdicts.put(cache_key, verdict, size)
+        verdicts.append((k, verdict))
     return apply_splits(problem, state, verdicts, K_max)
 
 
@@ -116,46 +113,47 @@ def fit_rd(
     p: Tensor,
     beta: float,
     gamma: float,
+    settings: FitSettings | None = None,
     *,
-    K_max: int = 50,
-    distortion_scale: str = "sum",
-    semantic_center: str = "mean",
-    tol: float = 1e-3,
-    max_iter: int = 50,
-    seed: int = 0,
     init: RDResult | None = None,
     progress: bool = False,
-    lloyd_steps: int = LLOYD_STEPS,
+    **changes: Any,
 ) -> RDResult:
     """Minimize L = H + beta_e D_e + beta_a D_a over hard assignments and K <= K_max.
 
-    Start at K = 1 (or init's assignment, a warm start); each iteration: E-step, exact
-    M-step, split every motif whose best refined bipartition lowers L, junk motifs whose
-    deletion lowers L; stop when |L_prev - L| <= tol |L_prev| (converged) or after max_iter.
+    settings: FitSettings (default: its defaults), with any field replaced by `changes`
+    (e.g. K_max=2). Start at K = 1 (or init's assignment, a warm start); each iteration:
+    E-step, exact M-step, split every motif whose best refined bipartition lowers L, junk
+    motifs whose deletion lowers L; stop when |L_prev - L| <= tol |L_prev| (converged) or
+    after max_iter.
     """
-    validate_parameters(beta, gamma, K_max)
-    if semantic_center not in ("mean", "spherical"):
-        raise InputError(f"semantic_center must be 'mean' or 'spherical', got {semantic_center!r}")
+    settings = dataclasses.replace(settings or FitSettings(), **changes)
+    validate_parameters(beta, gamma)
     e, a, p = validate_inputs(e, a, p)
-    beta_e, beta_a = view_weights(beta, gamma, e.shape[1], a.shape[1], distortion_scale)
+    K_max, tol = settings.K_max, settings.tol
+    beta_e, beta_a = view_weights(beta, gamma, e.shape[1], a.shape[1], settings.distortion_scale)
     problem = Problem(
-        e, a, p, beta_e, beta_a, semantic_center, dataset_cache(e, a, p), seed, lloyd_steps
+        e,
+        a,
+        p,
+        beta_e,
+        beta_a,
+        settings.semantic_center,
+        dataset_cache(e, a, p),
+        settings.seed,
+        settings.lloyd_steps,
     )
     start = initial_assignment(p, K_max, init.assign if init else None)
     state = state_from_assignment(problem, start)
     terms = state_terms(problem, state)
     history = [_record(0, terms, state.K, [])]
-    cache: dict[bytes, SplitVerdict] = {}
     converged, iterations = False, 0
-    for iterations in tqdm(range(1, max_iter + 1), disable=not progress, desc="rd-em"):
+    for iterations in tqdm(range(1, settings.max_iter + 1), disable=not progress, desc="rd-em"):
         em_step(problem, state)
-        events = split_step(problem, state, K_max, cache)
+        events = split_step(problem, state, K_max)
         events += junk_loop(problem, state)
         previous, terms = terms, state_terms(problem, state)
         history.append(_record(iterations, terms, state.K, events))
-        keys = set(state.keys())
-        for key in [key for key in cache if key not in keys]:
-            del cache[key]
         if abs(previous.L - terms.L) <= tol * abs(previous.L):
             converged = True
             break
@@ -175,8 +173,8 @@ def fit_rd(
         gamma=gamma,
         beta_e=beta_e,
         beta_a=beta_a,
-        distortion_scale=distortion_scale,
-        semantic_center=semantic_center,
+        distortion_scale=settings.distortion_scale,
+        semantic_center=settings.semantic_center,
         iterations=iterations,
         converged=converged,
         monotone=monotone,

@@ -12,6 +12,7 @@ from torch import Tensor
 from motif_discovery.clustering.centres import Centres, m_step
 from motif_discovery.clustering.median_index import MedianIndex, membership_key
 from motif_discovery.clustering.rd_objective import l1_distances, squared_distances
+from motif_discovery.utils.errors import InputError
 
 # Data sets up to this size keep full Gram matrices X X^T of both views for split tests.
 GRAM_MAX_N = 2048
@@ -19,25 +20,52 @@ GRAM_MAX_N = 2048
 
 # Centres and distances of split halves kept for reuse, in bytes (least recently used go).
 HALVES_CACHE_BYTES = 64 << 20
+# Split verdicts kept for reuse, in bytes.
+VERDICT_CACHE_BYTES = 64 << 20
+
+
+def tensor_bytes(values: tuple) -> int:
+    """Bytes held by the tensors among values."""
+    return sum(x.numel() * x.element_size() for x in values if isinstance(x, Tensor))
+
+
+@dataclass
+class LRUCache:
+    """A map evicting its least recently used entries beyond `budget` bytes (entry sizes
+    are counted once, when stored)."""
+
+    budget: int
+    entries: OrderedDict[bytes, tuple[object, int]] = field(default_factory=OrderedDict)
+    size: int = 0
+
+    def get(self, key: bytes):
+        hit = self.entries.get(key)
+        if hit is None:
+            return None
+        self.entries.move_to_end(key)
+        return hit[0]
+
+    def put(self, key: bytes, value: object, nbytes: int) -> None:
+        if key in self.entries:
+            return
+        self.entries[key] = (value, nbytes)
+        self.size += nbytes
+        while self.size > self.budget and len(self.entries) > 1:
+            self.size -= self.entries.popitem(last=False)[1][1]
 
 
 @dataclass
 class DatasetCache:
     """Work shared by every fit on the same data: presorted orders, full Gram matrices,
-    and the exact centres and distances of bipartitions already evaluated (they do not
-    depend on beta, gamma, so sweep configs reuse them)."""
+    the exact centres and distances of bipartitions already evaluated (they do not depend
+    on beta, gamma, so sweep configs reuse them), and split verdicts (keyed by the
+    motif's members and the weights they were found under, so a config's restarts reuse
+    its earlier fits' tests)."""
 
     index: MedianIndex
     grams: dict[str, Tensor]
-    halves: OrderedDict[bytes, tuple[Tensor, ...]] = field(default_factory=OrderedDict)
-
-    def remember(self, key: bytes, value: tuple[Tensor, ...]) -> None:
-        """Store one bipartition's tensors, evicting the oldest beyond HALVES_CACHE_BYTES."""
-        self.halves[key] = value
-        size = sum(x.numel() * x.element_size() for v in self.halves.values() for x in v)
-        while size > HALVES_CACHE_BYTES and len(self.halves) > 1:
-            old = self.halves.popitem(last=False)[1]
-            size -= sum(x.numel() * x.element_size() for x in old)
+    halves: LRUCache = field(default_factory=lambda: LRUCache(HALVES_CACHE_BYTES))
+    verdicts: LRUCache = field(default_factory=lambda: LRUCache(VERDICT_CACHE_BYTES))
 
     def gram(self, name: str, x: Tensor) -> Tensor | None:
         """x x^T (float64) of the view called name, when N <= GRAM_MAX_N; else None."""
@@ -59,7 +87,7 @@ def dataset_cache(e: Tensor, a: Tensor, p: Tensor) -> DatasetCache:
     same = entry is not None and entry[0]() is e and entry[1]() is a
     versions = (e._version, a._version, membership_key(p))
     if same and entry[2] == versions:
-        return DatasetCache(MedianIndex(a, entry[3]), entry[4], entry[5])
+        return DatasetCache(MedianIndex(a, entry[3], entry[7]), entry[4], entry[5], entry[6])
 
     def drop(_: object) -> None:
         _SHARED.pop("entry", None)
@@ -72,6 +100,8 @@ def dataset_cache(e: Tensor, a: Tensor, p: Tensor) -> DatasetCache:
         cache.index._cache,
         cache.grams,
         cache.halves,
+        cache.verdicts,
+        cache.index._signs,
     )
     return cache
 
@@ -142,15 +172,20 @@ def state_from_assignment(problem: Problem, assign: Tensor) -> State:
 
 
 def initial_assignment(p: Tensor, K_max: int, init_assign: Tensor | None) -> Tensor:
-    """K = 1 (all zeros), or a warm start's assignment when it fits N and K_max; a warm
-    motif without mass under p (its centre would be undefined) joins the heaviest one."""
+    """K = 1 (all zeros), or a warm start's assignment [N] (relabelled 0..K-1); a warm motif
+    without mass under p (its centre would be undefined) joins the heaviest one. A warm
+    start of another shape, or with more than K_max motifs, is an InputError."""
     n, device = p.shape[0], p.device
-    if init_assign is not None and init_assign.shape == (n,):
-        warm, _ = compact(init_assign.to(device=device, dtype=torch.long))
-        mass = torch.zeros(int(warm.max()) + 1, dtype=torch.float64, device=device)
-        mass.index_add_(0, warm, p.double())
-        warm = torch.where(mass[warm] > 0, warm, mass.argmax())
-        warm, _ = compact(warm)
-        if int(warm.max()) + 1 <= K_max:
-            return warm
-    return torch.zeros(n, dtype=torch.long, device=device)
+    if init_assign is None:
+        return torch.zeros(n, dtype=torch.long, device=device)
+    if tuple(init_assign.shape) != (n,):
+        raise InputError(
+            f"warm start: assignment of shape {tuple(init_assign.shape)}, expected ({n},)"
+        )
+    warm, _ = compact(init_assign.to(device=device, dtype=torch.long))
+    mass = torch.zeros(int(warm.max()) + 1, dtype=torch.float64, device=device)
+    mass.index_add_(0, warm, p.double())
+    warm, _ = compact(torch.where(mass[warm] > 0, warm, mass.argmax()))
+    if int(warm.max()) + 1 > K_max:
+        raise InputError(f"warm start: {int(warm.max()) + 1} motifs exceed K_max = {K_max}")
+    return warm

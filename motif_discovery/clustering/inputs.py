@@ -54,11 +54,9 @@ def validate_inputs(e: Tensor, a: Tensor, p: Tensor) -> tuple[Tensor, Tensor, Te
     return e, a, (p.double() / total).to(dtype=e.dtype, device=e.device)
 
 
-def validate_parameters(beta: float, gamma: float, K_max: int) -> None:
-    """beta > 0, 0 <= gamma <= 1, K_max >= 1, else InputError."""
+def validate_parameters(beta: float, gamma: float) -> None:
+    """beta > 0 and finite, 0 <= gamma <= 1, else InputError."""
     if not beta > 0 or beta != beta or beta == float("inf"):
         raise InputError(f"beta must be a finite number > 0, got {beta}")
     if not 0.0 <= gamma <= 1.0:
         raise InputError(f"gamma must lie in [0, 1], got {gamma}")
-    if int(K_max) != K_max or K_max < 1:
-        raise InputError(f"K_max must be an integer >= 1, got {K_max}")

@@ -18,10 +18,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import sparse
 from torch import Tensor
 
 from motif_discovery.clustering.rd_objective import CHUNK_ELEMENTS
 
+# Medians skip the columns a sign count decides (median 0) when at least this share of a
+# is exactly zero; the margin keeps that decision far from rounding.
+SPARSE_SHARE = 0.5
+SPARSE_MARGIN = 1e-9
 # Cached orders may take this share of a's bytes (least recently used go first); columns
 # beyond the budget are re-sorted per call, so memory stays O(N d_a).
 CACHE_SHARE = 0.55
@@ -46,6 +51,7 @@ class PackedOrder:
 
     low: np.ndarray
     high: np.ndarray | None = None
+    filled: np.ndarray | None = None
 
     @staticmethod
     def entry_bits(n: int) -> int:
@@ -56,23 +62,23 @@ class PackedOrder:
         bits = cls.entry_bits(n)
         low = np.empty((columns, width), dtype=np.uint16 if bits <= 17 else np.int32)
         high = np.empty((columns, -(-width // 8)), dtype=np.uint8) if bits == 17 else None
-        return cls(low, high)
+        return cls(low, high, np.zeros(columns, dtype=bool))
 
-    def store(self, j0: int, order: np.ndarray) -> None:
-        """Write rows j0.. from a plain index array."""
-        j1 = j0 + order.shape[0]
+    def store(self, rows: np.ndarray, order: np.ndarray) -> None:
+        """Write the given rows from a plain index array and mark them filled."""
+        self.filled[rows] = True
         if self.high is None:
-            self.low[j0:j1] = order
+            self.low[rows] = order
             return
-        self.low[j0:j1] = order & 0xFFFF
-        self.high[j0:j1] = np.packbits(order >> 16 != 0, axis=1)
+        self.low[rows] = order & 0xFFFF
+        self.high[rows] = np.packbits(order >> 16 != 0, axis=1)
 
-    def rows(self, j0: int, j1: int) -> np.ndarray:
-        """Plain index array of rows j0..j1."""
+    def rows_at(self, rows: slice | np.ndarray) -> np.ndarray:
+        """Plain index array of the given rows (a slice or an index array)."""
         if self.high is None:
-            return self.low[j0:j1]
-        bits = np.unpackbits(self.high[j0:j1], axis=1, count=self.low.shape[1])
-        return self.low[j0:j1].astype(np.int32) | (bits.astype(np.int32) << 16)
+            return self.low[rows]
+        bits = np.unpackbits(self.high[rows], axis=1, count=self.low.shape[1])
+        return self.low[rows].astype(np.int32) | (bits.astype(np.int32) << 16)
 
     @property
     def columns(self) -> int:
@@ -87,11 +93,13 @@ class PackedOrder:
 class MotifOrder:
     """Members (sorted global indices) and, on CPU, order[j] = argsort of a[members, j]
     padded with index n (a zero-weight slot) to a multiple of the block length, for the
-    first order.columns columns (those the cache budget holds; the rest sort per call)."""
+    first order.columns columns (those the cache budget holds; the rest sort per call),
+    each column sorted when first needed; signs: the members' rows of sign(a) (sparse data)."""
 
     members: Tensor
     order: PackedOrder | None
     block: int
+    signs: tuple | None = None
 
     @property
     def width(self) -> int:
@@ -111,11 +119,17 @@ def block_length(n: int) -> int:
     return max(16, int(n**0.5))
 
 
+def crossing(running, half, last: int):
+    """The weighted median's rule: the first position (along axis 0) whose running sum of
+    sorted weights reaches half the total, i.e. the number of running sums below half,
+    at most last (rounding may leave every sum a hair below half). numpy or torch."""
+    return (running < half).sum(0).clip(max=last)
+
+
 def weighted_median_sorted(values: Tensor, order: Tensor, weights: Tensor) -> Tensor:
     """Lower weighted median per column: the first sorted x with cumsum(w) >= sum(w)/2."""
     cw = torch.cumsum(weights.double()[order], dim=0)
-    half = cw[-1:] / 2
-    pos = (cw < half).sum(0).clamp_max_(values.shape[0] - 1)
+    pos = crossing(cw, cw[-1:] / 2, values.shape[0] - 1)
     return values.gather(0, order.gather(0, pos[None]))[0]
 
 
@@ -123,7 +137,7 @@ def _crossing_block(sums: np.ndarray, half: float) -> tuple[np.ndarray, np.ndarr
     """Per row of block sums [c, nb] (weights in sorted order): the first block b whose
     cumulative sum reaches half, and the cumulative weight before it."""
     cs = np.cumsum(sums.T, axis=0)
-    b = np.minimum((cs < half).sum(0), sums.shape[1] - 1)
+    b = crossing(cs, half, sums.shape[1] - 1)
     before = np.where(b > 0, cs[b - 1, np.arange(sums.shape[0])], 0.0)
     return b, before
 
@@ -134,7 +148,7 @@ def _crossing_position(
     """The first sorted position whose cumulative weight reaches half, inside block b
     (blk [c, B] that block's weights): b * B + (count of running sums below half)."""
     running = before + np.cumsum(blk.T.astype(np.float64), axis=0)
-    return b * blk.shape[1] + np.minimum((running < half).sum(0), blk.shape[1] - 1)
+    return b * blk.shape[1] + crossing(running, half, blk.shape[1] - 1)
 
 
 def _blocks(x: np.ndarray, B: int) -> np.ndarray:
@@ -151,15 +165,68 @@ def _block_sums(sorted_w: np.ndarray, B: int) -> np.ndarray:
 class MedianIndex:
     """Per-motif sorted orders of the attribution view a [N, d_a]."""
 
-    def __init__(self, a: Tensor, cache: OrderedDict[bytes, MotifOrder] | None = None) -> None:
+    def __init__(
+        self,
+        a: Tensor,
+        cache: OrderedDict[bytes, MotifOrder] | None = None,
+        signs: dict | None = None,
+    ) -> None:
         self.a = a
         self.on_cpu = a.device.type == "cpu"
         self.a_np = a.numpy() if self.on_cpu else None
         self._cache: OrderedDict[bytes, MotifOrder] = OrderedDict() if cache is None else cache
         self.budget = max(MIN_CACHE_BYTES, int(CACHE_SHARE * a.numel() * a.element_size()))
+        self._signs = {} if signs is None else signs
+
+    @property
+    def signs(self) -> sparse.csr_array | None:
+        """sign(a) as a sparse int8 matrix when at least SPARSE_SHARE of a is exactly zero
+        (built once, in row chunks); None for dense data."""
+        if "matrix" not in self._signs:
+            matrix = None
+            if self.on_cpu:
+                n = self.a_np.shape[0]
+                step = max(1, CHUNK_ELEMENTS // max(1, self.a_np.shape[1]))
+                nonzero = sum(
+                    int(np.count_nonzero(self.a_np[i : i + step])) for i in range(0, n, step)
+                )
+                if nonzero <= (1 - SPARSE_SHARE) * self.a_np.size:
+                    matrix = sparse.vstack(
+                        [
+                            sparse.csr_array(np.sign(self.a_np[i : i + step]).astype(np.int8))
+                            for i in range(0, n, step)
+                        ],
+                        format="csr",
+                    )
+            self._signs["matrix"] = matrix
+        return self._signs["matrix"]
+
+    def undecided(self, motif: MotifOrder, weights: np.ndarray) -> np.ndarray | None:
+        """Columns whose weighted median under some row of weights [H, n] may be nonzero;
+        None when a is dense (every column). Sorted, the members' values of a column are its
+        negatives, its zeros, its positives; with W_- and W_+ the weight on the negatives and
+        positives, the crossing of half the total lies among the zeros, so the median is 0,
+        when W_- < half and W_+ < half (required here with a relative margin of 1e-9, far
+        beyond the rounding of either sum)."""
+        if self.signs is None:
+            return None
+        if motif.signs is None:
+            m = motif.members.numpy()
+            rows = self.signs if m.shape[0] == self.signs.shape[0] else self.signs[m]
+            positive = sparse.csr_array(
+                ((rows.data > 0).astype(np.float64), rows.indices, rows.indptr), shape=rows.shape
+            )
+            negative = sparse.csr_array(
+                ((rows.data < 0).astype(np.float64), rows.indices, rows.indptr), shape=rows.shape
+            )
+            motif.signs = (positive, negative)
+        positive, negative = motif.signs
+        half = weights.sum(1, keepdims=True) / 2 * (1 - SPARSE_MARGIN)
+        zero = (np.asarray(weights @ positive) < half) & (np.asarray(weights @ negative) < half)
+        return np.flatnonzero(~zero.all(0))
 
     def order(self, members: Tensor) -> MotifOrder:
-        """The cached MotifOrder of a sorted member set (built on first use)."""
+        """The cached MotifOrder of a sorted member set (columns sorted on first use)."""
         key = membership_key(members)
         hit = self._cache.get(key)
         if hit is not None:
@@ -175,9 +242,6 @@ class MedianIndex:
                 used -= 0 if old.order is None else old.order.nbytes
             columns = min(d, (self.budget - used) // row_bytes)
             motif.order = PackedOrder.empty(n, columns, motif.width)
-            step = self._step(motif)
-            for j0 in range(0, columns, step):
-                motif.order.store(j0, self._argsort_columns(motif, j0, min(j0 + step, columns)))
         self._cache[key] = motif
         return motif
 
@@ -186,23 +250,35 @@ class MedianIndex:
         """Columns per chunk."""
         return max(1, CHUNK_ELEMENTS // max(1, motif.members.shape[0]))
 
-    def _argsort_columns(self, motif: MotifOrder, j0: int, j1: int) -> np.ndarray:
-        """[j1 - j0, width] argsort of a[members, j] per column, padded with index n."""
+    def _argsort_at(self, motif: MotifOrder, cols: np.ndarray) -> np.ndarray:
+        """[columns, width] argsort of a[members, j] for the columns cols, padded with n."""
         m = motif.members.numpy()
         n = m.shape[0]
-        out = np.full((j1 - j0, motif.width), n, dtype=index_dtype(n))
         whole = n == self.a_np.shape[0]
-        cols = self.a_np[:, j0:j1] if whole else self.a_np[m, j0:j1]
-        out[:, :n] = argsort_rows(np.ascontiguousarray(cols.T))
+        x = self.a_np[:, cols] if whole else self.a_np[np.ix_(m, cols)]
+        out = np.full((x.shape[1], motif.width), n, dtype=index_dtype(n))
+        out[:, :n] = argsort_rows(np.ascontiguousarray(x.T))
         return out
 
-    def _chunks(self, motif: MotifOrder):
-        """Yield (first column, order rows) over column chunks: cached, then sorted now."""
+    def _cached_rows(self, motif: MotifOrder, cols: np.ndarray) -> np.ndarray:
+        """The cached orders of cols (all < order.columns), sorting those not yet filled."""
+        missing = cols[~motif.order.filled[cols]]
+        if missing.shape[0]:
+            motif.order.store(missing, self._argsort_at(motif, missing))
+        return motif.order.rows_at(cols)
+
+    def _chunks(self, motif: MotifOrder, cols: np.ndarray | None = None):
+        """Yield (column indices, order rows) over column chunks of every column, or only of
+        cols (sorted): cached columns first, then the rest sorted now."""
         d, cached, step = self.a.shape[1], motif.order.columns, self._step(motif)
-        for j0 in range(0, cached, step):
-            yield j0, motif.order.rows(j0, min(j0 + step, cached))
-        for j0 in range(cached, d, step):
-            yield j0, self._argsort_columns(motif, j0, min(j0 + step, d))
+        cols = np.arange(d) if cols is None else cols
+        split = int(np.searchsorted(cols, cached))
+        for i in range(0, split, step):
+            chunk = cols[i : min(i + step, split)]
+            yield chunk, self._cached_rows(motif, chunk)
+        for i in range(split, cols.shape[0], step):
+            chunk = cols[i : i + step]
+            yield chunk, self._argsort_at(motif, chunk)
 
     @staticmethod
     def _weights(w: Tensor) -> np.ndarray:
@@ -210,12 +286,14 @@ class MedianIndex:
         the padding index."""
         return np.append(w.double().numpy(), 0.0)
 
-    def _values(self, m: np.ndarray, j0: int, order: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """a[members[order[j, pos_j]], j0 + j]; positions past the last member (padding,
+    def _values(
+        self, m: np.ndarray, cols: np.ndarray, order: np.ndarray, pos: np.ndarray
+    ) -> np.ndarray:
+        """a[members[order[j, pos_j]], cols[j]]; positions past the last member (padding,
         reached only when rounding leaves the running sum a hair below half) mean the last."""
         rows = np.arange(order.shape[0])
         pos = np.minimum(pos, m.shape[0] - 1)
-        return self.a_np[m[order[rows, pos]], j0 + rows]
+        return self.a_np[m[order[rows, pos]], cols]
 
     def medians(self, motif: MotifOrder, weights: Tensor) -> Tensor:
         """Weighted medians [H, d_a] of the members under each row of weights [H, n]."""
@@ -226,15 +304,16 @@ class MedianIndex:
         m = motif.members.numpy()
         ws = [self._weights(w) for w in weights]
         half = weights.double().sum(1).numpy() / 2
-        out = np.empty((len(ws), self.a.shape[1]), dtype=self.a_np.dtype)
-        for j0, order in self._chunks(motif):
-            c, rows = order.shape[0], np.arange(order.shape[0])
+        out = np.zeros((len(ws), self.a.shape[1]), dtype=self.a_np.dtype)
+        cols = self.undecided(motif, weights.double().numpy())
+        for chunk, order in self._chunks(motif, cols):
+            rows = np.arange(order.shape[0])
             for h, w in enumerate(ws):
                 sw = w[order]
                 b, before = _crossing_block(_block_sums(sw, motif.block), half[h])
                 sw = _blocks(sw, motif.block)
                 pos = _crossing_position(b, before, sw[rows, b], half[h])
-                out[h, j0 : j0 + c] = self._values(m, j0, order, pos)
+                out[h, chunk] = self._values(m, chunk, order, pos)
         return torch.from_numpy(out)
 
     def split_medians(self, motif: MotifOrder, w: Tensor, half: Tensor) -> Tensor:

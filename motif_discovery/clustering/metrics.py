@@ -19,6 +19,7 @@ from motif_discovery.clustering.inputs import validate_inputs
 from motif_discovery.clustering.rd_objective import (
     ObjectiveTerms,
     d_gamma,
+    objective_value,
     rd_objective,
     view_weights,
 )
@@ -49,6 +50,34 @@ def compact_labels(assign: Labels) -> tuple[np.ndarray, int]:
     return inverse.astype(np.int64), int(values.size)
 
 
+def partition_terms(e: Tensor, a: Tensor, p: Tensor, assign: Labels) -> tuple[int, ObjectiveTerms]:
+    """K and the beta-free terms H, D_e, D_a of a hard partition at its exact M-step centres
+    (L = H here: the terms at beta_e = beta_a = 0). P is normalized to sum 1; empty labels
+    are dropped (K counts non-empty motifs)."""
+    e, a, p = validate_inputs(e, a, p)
+    labels, K = compact_labels(assign)
+    if labels.shape != (e.shape[0],):
+        raise InputError(f"assign: expected {e.shape[0]} labels, got shape {labels.shape}")
+    assign_t = torch.from_numpy(labels).to(e.device)
+    centres = m_step(e, a, p, assign_t, K)
+    return K, rd_objective(e, a, p, assign_t, centres.mu_e, centres.mu_a, 0.0, 0.0)
+
+
+def figures_under(
+    K: int,
+    terms: ObjectiveTerms,
+    beta: float,
+    gamma: float,
+    dims: tuple[int, int],
+    distortion_scale: str = "sum",
+) -> dict[str, float | int]:
+    """partition_figures of a partition's terms H, D_e, D_a under (beta, gamma), its L
+    recomputed as H + beta_e D_e + beta_a D_a ((beta_e, beta_a) = view_weights(..., dims))."""
+    beta_e, beta_a = view_weights(beta, gamma, *dims, distortion_scale)
+    L = objective_value(terms.H, terms.D_e, terms.D_a, beta_e, beta_a)
+    return partition_figures(K, ObjectiveTerms(L, terms.H, terms.D_e, terms.D_a), gamma)
+
+
 def evaluate_partition(
     e: Tensor,
     a: Tensor,
@@ -63,15 +92,9 @@ def evaluate_partition(
     L = H + beta_e D_e + beta_a D_a with (beta_e, beta_a) = view_weights(beta, gamma, ...);
     P is normalized to sum 1; empty labels are dropped (K counts non-empty motifs).
     """
-    e, a, p = validate_inputs(e, a, p)
-    labels, K = compact_labels(assign)
-    if labels.shape != (e.shape[0],):
-        raise InputError(f"assign: expected {e.shape[0]} labels, got shape {labels.shape}")
-    assign_t = torch.from_numpy(labels).to(e.device)
-    centres = m_step(e, a, p, assign_t, K)
-    beta_e, beta_a = view_weights(beta, gamma, e.shape[1], a.shape[1], distortion_scale)
-    terms = rd_objective(e, a, p, assign_t, centres.mu_e, centres.mu_a, beta_e, beta_a)
-    return partition_figures(K, terms, gamma)
+    K, terms = partition_terms(e, a, p, assign)
+    dims = (e.shape[1], a.shape[1])
+    return figures_under(K, terms, beta, gamma, dims, distortion_scale)
 
 
 def partition_figures(K: int, terms: ObjectiveTerms, gamma: float) -> dict[str, float | int]:

@@ -11,6 +11,8 @@ from motif_discovery.utils.errors import InputError
 
 # Rows x columns handled per chunk of an L1 distance pass (memory stays O(N d)).
 CHUNK_ELEMENTS = 1 << 22
+# L1 distances read only the centres' nonzero columns when they are at most this share.
+SPARSE_CENTRE_SHARE = 0.25
 
 
 def view_weights(
@@ -26,9 +28,10 @@ def view_weights(
 
 
 def entropy(prior: Tensor) -> Tensor:
-    """H = -sum_k Pbar_k ln Pbar_k, with 0 ln 0 = 0."""
+    """H = -sum_k Pbar_k ln Pbar_k >= 0, with 0 ln 0 = 0 (clamped at 0: priors summed from
+    float32 weights can exceed 1 by rounding, which would make H = -4e-9 at K = 1)."""
     prior = prior.double()
-    return -torch.special.xlogy(prior, prior).sum()
+    return (-torch.special.xlogy(prior, prior).sum()).clamp_min(0.0)
 
 
 def row_chunks(n_rows: int, n_cols: int) -> list[slice]:
@@ -49,10 +52,25 @@ def squared_distances(e: Tensor, mu_e: Tensor) -> Tensor:
 
 
 def l1_distances(a: Tensor, mu_a: Tensor) -> Tensor:
-    """[N, K] matrix ||a_n - mu_a_k||_1, computed in row chunks."""
+    """[N, K] matrix ||a_n - mu_a_k||_1, computed in row chunks.
+
+    When the centres are zero outside a few columns S (medians of sparse attributions),
+    ||a_n - mu_k||_1 = sum_{j not in S} |a_nj| + sum_{j in S} |a_nj - mu_kj|: one matrix-vector
+    pass over |a| plus distances on the columns S only."""
     out = torch.empty(a.shape[0], mu_a.shape[0], dtype=a.dtype, device=a.device)
-    for rows in row_chunks(a.shape[0], a.shape[1] * max(1, mu_a.shape[0])):
-        out[rows] = torch.cdist(a[rows], mu_a, p=1.0)
+    support = (mu_a != 0).any(0)
+    cols = torch.nonzero(support).flatten()
+    if SPARSE_CENTRE_SHARE * a.shape[1] < cols.shape[0]:
+        for rows in row_chunks(a.shape[0], a.shape[1] * max(1, mu_a.shape[0])):
+            out[rows] = torch.cdist(a[rows], mu_a, p=1.0)
+        return out
+    off = (~support).to(a.dtype)[:, None]
+    mu_s = mu_a[:, cols]
+    for rows in row_chunks(a.shape[0], a.shape[1] + cols.shape[0] * max(1, mu_a.shape[0])):
+        x = a[rows]
+        out[rows] = x.abs() @ off
+        if cols.shape[0]:
+            out[rows] += torch.cdist(x[:, cols], mu_s, p=1.0)
     return out
 
 
@@ -127,6 +145,11 @@ def assignment_score(prior: Tensor, cost: Tensor) -> Tensor:
     is never chosen (its score is inf even where its centre is undefined)."""
     score = code_length(prior)[None, :] + cost
     return score.masked_fill(prior[None, :] <= 0, float("inf"))
+
+
+def assign_by_cost(cost: Tensor, prior: Tensor) -> Tensor:
+    """The E-step's rule: c(n) = argmin_k [-ln Pbar_k + cost(n, k)] (first k on ties)."""
+    return assignment_score(prior, cost).argmin(1)
 
 
 def code_length(prior: Tensor) -> Tensor:

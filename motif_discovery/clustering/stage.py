@@ -13,17 +13,28 @@ With clustering.beta = "path", the beta path of each gamma instead (beta_path_fi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from tqdm import tqdm
 
 from motif_discovery.clustering.baselines import baseline_assignments
 from motif_discovery.clustering.beta_path_files import write_beta_paths
-from motif_discovery.clustering.metrics import label_scores, partition_figures, score_partition
+from motif_discovery.clustering.metrics import (
+    figures_under,
+    label_scores,
+    partition_figures,
+    partition_terms,
+    score_partition,
+)
+from motif_discovery.clustering.rd_objective import ObjectiveTerms
 from motif_discovery.clustering.result import RDResult
-from motif_discovery.clustering.sweep import SweepSettings, grid, run_sweep
+from motif_discovery.clustering.settings import FitSettings
+from motif_discovery.clustering.sweep import grid, run_sweep
 from motif_discovery.data.prefixes import load_prefixes
 from motif_discovery.embedding.features import FeatureSet, feature_paths, load_features
 from motif_discovery.utils.config import ClusteringConfig, Config
@@ -37,6 +48,8 @@ STAGE = Stage(
     code=("clustering", "embedding/features.py", "utils"),
 )
 FEATURES_DIR = "4_feature_extraction"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,18 +66,9 @@ def config_name(beta: float, gamma: float) -> str:
     return f"beta{beta!r}_gamma{gamma!r}"
 
 
-def sweep_settings(config: Config) -> SweepSettings:
-    """The sweep settings a config implies."""
-    c = config.clustering
-    return SweepSettings(
-        K_max=c.K_max,
-        distortion_scale=c.distortion_scale,
-        semantic_center=c.semantic_center,
-        tol=c.tol,
-        max_iter=c.max_iter,
-        seed=config.run.seed,
-        warm_start=c.warm_start,
-    )
+def sweep_settings(config: Config) -> FitSettings:
+    """The fit settings a config implies (clustering section, run.seed)."""
+    return FitSettings.from_config(config.clustering, config.run.seed)
 
 
 def rd_scores(
@@ -81,28 +85,47 @@ def rd_scores(
 
 
 def cluster_features(
-    features: FeatureSet, clustering: ClusteringConfig, settings: SweepSettings, device, dtype
+    features: FeatureSet, clustering: ClusteringConfig, settings: FitSettings, device, dtype
 ) -> dict[tuple[float, float], ConfigOutcome]:
-    """Sweep the grid on one prefix, then score the baselines at each config's K."""
+    """Sweep the grid on one prefix, then score the requested baselines at each config's K.
+
+    A baseline's partition and its terms H, D_e, D_a depend only on K, so each baseline
+    runs and is scored once per K; only L and D_gamma are recomputed per (beta, gamma).
+    One progress bar counts every fit (restarts included) and every K's baselines."""
     e = features.e.to(device=device, dtype=dtype)
     a = features.a.to(device=device, dtype=dtype)
     p = features.p.to(device=device, dtype=dtype)
+    labels = features.labels or None
     configs = grid(clustering.beta, clustering.gamma)
-    results = run_sweep(e, a, p, configs, settings)
-    by_K: dict[int, dict[str, Any]] = {}
+    with tqdm(total=0, desc=f"stage 5 {features.prefix_id}", leave=False) as bar:
+        results = run_sweep(e, a, p, configs, settings, progress=bar)
+        by_K: dict[int, dict[str, tuple[np.ndarray, ObjectiveTerms, dict]]] = {}
+        if clustering.baselines:
+            Ks = sorted({result.K for result in results.values()})
+            bar.total += len(Ks)
+            bar.refresh()
+            for K in Ks:
+                found = baseline_assignments(e, a, K, clustering.baselines)
+                by_K[K] = {
+                    name: (
+                        assign,
+                        partition_terms(e, a, p, assign)[1],
+                        label_scores(assign, labels),
+                    )
+                    for name, assign in found.items()
+                }
+                bar.update()
+    dims = (e.shape[1], a.shape[1])
     outcomes = {}
     for (beta, gamma), result in results.items():
-        if clustering.baselines and result.K not in by_K:
-            found = baseline_assignments(e, a, result.K)
-            by_K[result.K] = {name: found[name] for name in clustering.baselines}
-        assigns = by_K.get(result.K, {})
         scores = {"RD": rd_scores(e, a, p, result, features.labels)}
-        for name, assign in assigns.items():
-            scores[name] = score_partition(
-                e, a, p, assign, beta, gamma, features.labels or None, settings.distortion_scale
-            )
+        baselines = by_K.get(result.K, {})
+        for name, (assign, terms, named) in baselines.items():
+            K = int(np.unique(assign).size)
+            figures = figures_under(K, terms, beta, gamma, dims, settings.distortion_scale)
+            scores[name] = figures | named
         outcomes[(beta, gamma)] = ConfigOutcome(
-            result, scores, {name: [int(x) for x in v] for name, v in assigns.items()}
+            result, scores, {name: [int(x) for x in v[0]] for name, v in baselines.items()}
         )
     return outcomes
 
@@ -174,8 +197,16 @@ def write_prefix(
     }
     write_json(out_dir / "summary.json", summary)
     written.append(out_dir / "summary.json")
-    for stale in set(out_dir.glob("beta*_gamma*.*")) - set(written):
-        stale.unlink()  # a config of an earlier, larger grid
+    stale = sorted(set(out_dir.glob("beta*_gamma*.*")) - set(written))
+    if stale:
+        log.warning(
+            "%s: removing %d result file(s) of configs no longer in the grid: %s",
+            out_dir,
+            len(stale),
+            ", ".join(path.name for path in stale),
+        )
+    for path in stale:
+        path.unlink()
     return written
 
 

@@ -14,30 +14,21 @@ from __future__ import annotations
 
 import itertools
 import logging
-from dataclasses import dataclass
+from contextlib import nullcontext
 
 import torch
 from tqdm import tqdm
 
 from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.median_index import membership_key
-from motif_discovery.clustering.rd_objective import view_weights
+from motif_discovery.clustering.rd_objective import objective_value, view_weights
 from motif_discovery.clustering.result import RDResult
+from motif_discovery.clustering.settings import FitSettings
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class SweepSettings:
-    """Everything fit_rd needs besides (beta, gamma)."""
-
-    K_max: int = 50
-    distortion_scale: str = "sum"
-    semantic_center: str = "mean"
-    tol: float = 1e-3
-    max_iter: int = 50
-    seed: int = 0
-    warm_start: bool = True
+# The settings object under the name the sweep's callers know.
+SweepSettings = FitSettings
 
 
 def grid(betas: float | list[float], gammas: float | list[float]) -> list[tuple[float, float]]:
@@ -49,7 +40,8 @@ def grid(betas: float | list[float], gammas: float | list[float]) -> list[tuple[
 
 def objective_under(result: RDResult, beta_e: float, beta_a: float) -> float:
     """L of a found partition under other weights: H + beta_e D_e + beta_a D_a."""
-    return result.terms.H + beta_e * result.terms.D_e + beta_a * result.terms.D_a
+    t = result.terms
+    return objective_value(t.H, t.D_e, t.D_a, beta_e, beta_a)
 
 
 def run_sweep(
@@ -57,30 +49,38 @@ def run_sweep(
     a: torch.Tensor,
     p: torch.Tensor,
     configs: list[tuple[float, float]],
-    settings: SweepSettings,
-    progress: bool = True,
+    settings: FitSettings,
+    progress: bool | tqdm = True,
 ) -> dict[tuple[float, float], RDResult]:
-    """Fit every (beta, gamma) cold, then restart each from the best partition on the grid."""
+    """Fit every (beta, gamma) cold, then restart each from the best partition on the grid.
 
-    def fit(beta: float, gamma: float, init: RDResult | None = None) -> RDResult:
-        return fit_rd(
-            e,
-            a,
-            p,
-            beta,
-            gamma,
-            K_max=settings.K_max,
-            distortion_scale=settings.distortion_scale,
-            semantic_center=settings.semantic_center,
-            tol=settings.tol,
-            max_iter=settings.max_iter,
-            seed=settings.seed,
-            init=init,
-        )
+    progress: a tqdm bar to advance (one step per fit; restarts add to its total), True for
+    a bar of its own, False for none."""
+    own = (
+        nullcontext(progress)
+        if isinstance(progress, tqdm)
+        else tqdm(total=0, desc="RD sweep", disable=not progress, leave=False)
+    )
+    with own as bar:
+        return _sweep(e, a, p, configs, settings, bar)
 
-    results = {
-        cfg: fit(*cfg) for cfg in tqdm(configs, desc="RD sweep", disable=not progress, leave=False)
-    }
+
+def _sweep(
+    e: torch.Tensor,
+    a: torch.Tensor,
+    p: torch.Tensor,
+    configs: list[tuple[float, float]],
+    settings: FitSettings,
+    bar: tqdm,
+) -> dict[tuple[float, float], RDResult]:
+    def fit(cfg: tuple[float, float], init: RDResult | None = None) -> RDResult:
+        result = fit_rd(e, a, p, *cfg, settings, init=init)
+        bar.update()
+        return result
+
+    bar.total += len(configs)
+    bar.refresh()
+    results = {cfg: fit(cfg) for cfg in configs}
     if not settings.warm_start:
         return results
     d_e, d_a = e.shape[1], a.shape[1]
@@ -96,7 +96,9 @@ def run_sweep(
             attempt = (cfg, membership_key(best.assign))
             if better and attempt not in tried:
                 tried.add(attempt)
-                restarted = fit(*cfg, init=best)
+                bar.total += 1
+                bar.refresh()
+                restarted = fit(cfg, init=best)
                 if restarted.terms.L < results[cfg].terms.L:
                     log.debug(
                         "beta=%s gamma=%s: warm start lowers L to %.4f", *cfg, restarted.terms.L

@@ -53,7 +53,7 @@ from motif_discovery.embedding.attribution_view import centre_and_scale
 from motif_discovery.embedding.features import FeatureSet
 from motif_discovery.utils.errors import InputError
 
-SETTINGS = ("easy", "crossed")
+SETTINGS = ("easy", "crossed", "realistic")
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,9 @@ def motif_table(setting: str, n_meanings: int) -> list[tuple[int, int]]:
             raise InputError(f"synthetic.n_meanings: crossed motifs need >= 2, got {n_meanings}")
         k_total = 2 * n_meanings
         return [(k // 2, ((k + 1) % k_total) // 2) for k in range(k_total)]
+    if setting == "realistic":
+        shifts = range(min(3, n_meanings))
+        return [(i, (i + s) % n_meanings) for s in shifts for i in range(n_meanings)]
     raise InputError(f"synthetic.setting: unknown value {setting!r}; expected one of {SETTINGS}")
 
 
@@ -123,6 +126,8 @@ def sample_planted(params: SyntheticParams, seed: int | tuple[int, ...] = 0) -> 
     table = motif_table(params.setting, params.n_meanings)
     _check(params, len(table))
     rng = np.random.default_rng(seed)
+    if params.setting == "realistic":
+        return _sample_realistic(params, table, rng)
     n, m = params.n, params.n_meanings
 
     motif = rng.permutation(np.arange(n) % len(table))
@@ -157,6 +162,77 @@ def sample_planted(params: SyntheticParams, seed: int | tuple[int, ...] = 0) -> 
     np.add.at(a_raw, (rows, spurious), rng.laplace(0.0, scale_noise, (n, params.n_spurious)))
     f32 = np.float32
     return PlantedSample(e.astype(f32), a_raw.astype(f32), p.astype(f32), motif, meaning, mechanism)
+
+
+# The "realistic" setting's shape: N = 500, d_e = 768, d_a = 5000, five meanings and five
+# mechanisms crossed into 15 motifs, a few dozen large coordinates per mechanism.
+REALISTIC = SyntheticParams(
+    setting="realistic",
+    d_a=5000,
+    n_meanings=5,
+    sigma_e=0.8,
+    n_shared=200,
+    n_active=40,
+    p_active=0.7,
+    jitter_a=0.5,
+    n_spurious=150,
+    spurious_scale=0.3,
+)
+
+
+def _sample_realistic(
+    params: SyntheticParams, table: list[tuple[int, int]], rng: np.random.Generator
+) -> PlantedSample:
+    """Attribution-like data (setting "realistic"), heavy-tailed and unevenly sized:
+
+    - motif sizes ~ Dirichlet(2) shares (at least two rows each); P_n = 10^U(-1, 0), so
+      weights spread over one order of magnitude;
+    - e_n = normalize(c_meaning + 0.3 u_motif + sigma_e * noise * z / sqrt(d_e)): noisy unit
+      vectors around the meaning, each motif slightly shifted (u, z standard normal);
+    - raw a_n = r_n [baseline + mechanism pattern] + sparse noise, with r_n ~ lognormal(0, 0.5)
+      a per-row scale; baseline: n_shared coordinates shared by all rows, each present with
+      probability 0.6, Student-t(3) values, jittered; pattern: n_active coordinates of the
+      mechanism, signed lognormal(0, 1) amplitudes (heavy-tailed), each active with
+      probability p_active, multiplicative lognormal(0, jitter_a) jitter; noise:
+      n_spurious random coordinates per row with Student-t(2) values times spurious_scale.
+    """
+    n, m, d_a = params.n, params.n_meanings, params.d_a
+    shares = rng.dirichlet(np.full(len(table), 2.0))
+    extra = rng.choice(len(table), size=n - 2 * len(table), p=shares)
+    motif = rng.permutation(np.concatenate([np.repeat(np.arange(len(table)), 2), extra]))
+    meaning = np.array([table[k][0] for k in motif])
+    mechanism = np.array([table[k][1] for k in motif])
+    p = 10.0 ** rng.uniform(-1.0, 0.0, size=n)
+
+    centres = rng.standard_normal((m, params.d_e))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    shift = rng.standard_normal((len(table), params.d_e)) / np.sqrt(params.d_e)
+    z = rng.standard_normal((n, params.d_e)) / np.sqrt(params.d_e)
+    e = centres[meaning] + 0.3 * shift[motif] + params.sigma_e * params.noise * z
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+
+    coords = rng.permutation(d_a)
+    shared = coords[: params.n_shared]
+    n_active = active_count(params)
+    supports = coords[params.n_shared :][: m * n_active].reshape(m, n_active)
+    rows = np.arange(n)[:, None]
+    a_raw = np.zeros((n, d_a), dtype=np.float32)
+    base = rng.standard_t(3, size=params.n_shared)
+    present = rng.random((n, params.n_shared)) < 0.6
+    a_raw[:, shared] = (
+        base * present * (1 + 0.2 * params.noise * rng.standard_normal(present.shape))
+    )
+    sign = rng.choice([-1.0, 1.0], size=(m, n_active))
+    pattern = sign * rng.lognormal(0.0, 1.0, size=(m, n_active))
+    active = rng.random((n, n_active)) < params.p_active
+    jitter = rng.lognormal(0.0, params.jitter_a * params.noise, size=(n, n_active))
+    a_raw[rows, supports[mechanism]] += pattern[mechanism] * jitter * active
+    a_raw *= rng.lognormal(0.0, 0.5, size=(n, 1))
+    spurious = rng.integers(0, d_a, size=(n, params.n_spurious))
+    noise = params.spurious_scale * params.noise * rng.standard_t(2, (n, params.n_spurious))
+    np.add.at(a_raw, (rows, spurious), noise.astype(np.float32))
+    f32 = np.float32
+    return PlantedSample(e.astype(f32), a_raw, p.astype(f32), motif, meaning, mechanism)
 
 
 def generate_synthetic(

@@ -124,3 +124,49 @@ def test_bad_k_raises(crossed):
         baseline_assignments(crossed.e, crossed.a, 0)
     with pytest.raises(InputError):
         baseline_assignments(crossed.e, crossed.a, crossed.n + 1)
+
+
+def test_only_requested_baselines_run(crossed, monkeypatch):
+    import motif_discovery.clustering.baselines as baselines
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Co-Reg ran although it was not requested")
+
+    monkeypatch.setattr(baselines, "coreg_spectral_clustering", refuse)
+    got = baseline_assignments(crossed.e, crossed.a, 4, ["Single", "KM-S"])
+    assert list(got) == ["Single", "KM-S"]
+    with pytest.raises(InputError, match="KM-X"):
+        baseline_assignments(crossed.e, crossed.a, 4, ["KM-X"])
+
+
+def test_stage_runs_each_requested_baseline_once_per_K(crossed, monkeypatch):
+    """Stage 5 runs the baselines named in the config, once per distinct K of the sweep,
+    and reports at each config the figures evaluate_partition gives at that config."""
+    from motif_discovery.clustering import stage
+    from motif_discovery.utils.config import load_config
+
+    config = load_config(
+        overrides=[
+            "clustering.beta=[0.5, 3.0]",
+            "clustering.gamma=[0.2, 0.8]",
+            'clustering.baselines=["KM-S"]',
+        ]
+    )
+    calls = []
+
+    def spy(e, a, K, names):
+        calls.append((K, tuple(names)))
+        return baseline_assignments(e, a, K, names)
+
+    monkeypatch.setattr(stage, "baseline_assignments", spy)
+    settings = stage.sweep_settings(config)
+    out = stage.cluster_features(crossed, config.clustering, settings, "cpu", torch.float32)
+    Ks = sorted({o.result.K for o in out.values()})
+    assert sorted(calls) == [(K, ("KM-S",)) for K in Ks]
+    for (beta, gamma), outcome in out.items():
+        assert set(outcome.scores) == {"RD", "KM-S"}
+        assign = np.array(outcome.baseline_assign["KM-S"])
+        want = evaluate_partition(crossed.e, crossed.a, crossed.p, assign, beta, gamma)
+        got = outcome.scores["KM-S"]
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-12), key

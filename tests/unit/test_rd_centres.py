@@ -127,8 +127,10 @@ def test_packed_orders_round_trip(n):
     rng = np.random.default_rng(n)
     order = rng.integers(0, n + 1, size=(3, 40))
     packed = PackedOrder.empty(n, 5, 40)
-    packed.store(1, order)
-    np.testing.assert_array_equal(packed.rows(1, 4), order)
+    rows = np.array([1, 2, 4])
+    packed.store(rows, order)
+    np.testing.assert_array_equal(packed.rows_at(rows), order)
+    assert packed.filled.tolist() == [False, True, True, False, True]
     assert packed.nbytes == 5 * 40 * {100: 2, 70_000: 2, 140_000: 4}[n] + (
         5 * 5 if n == 70_000 else 0
     )
@@ -145,3 +147,51 @@ def test_torch_path_matches_presorted_path():
     plain.on_cpu = False
     want = fast.split_medians(fast.order(members), w, half)
     torch.testing.assert_close(plain.split_medians(plain.order(members), w, half), want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 30), seed=st.integers(0, 10_000))
+def test_one_crossing_rule_for_medians_and_median_cuts(n, seed):
+    """The medians (torch and blocked numpy) and the split proposals' median cut all use
+    crossing(); it gives the first sorted position whose running weight reaches half."""
+    from motif_discovery.clustering.adaptive_control import cut_at_weighted_median
+    from motif_discovery.clustering.median_index import crossing
+
+    rng = np.random.default_rng(seed)
+    w = rng.random(n) * (rng.random(n) < 0.8) + 1e-12
+    running = np.cumsum(w)
+    half = running[-1] / 2
+    first = next(i for i in range(n) if running[i] >= half) if running[-1] >= half else n - 1
+    assert int(crossing(running, half, n - 1)) == first
+    assert int(crossing(torch.tensor(running), half, n - 1)) == first
+    x = rng.normal(size=n)
+    if n > 1 and len(set(x.tolist())) == n:
+        half_mask = cut_at_weighted_median(torch.tensor(x), torch.tensor(w))
+        threshold = np.sort(x)[crossing(np.cumsum(w[np.argsort(x)]), half, n - 1)]
+        want = x <= threshold
+        if 0 < want.sum() < n:
+            np.testing.assert_array_equal(half_mask.numpy(), want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_medians_of_sparse_attributions_skip_no_nonzero_median(seed):
+    """On mostly-zero data (where medians skip the columns a sign count decides), every
+    median and split median equals the plain sort-based weighted median."""
+    rng = np.random.default_rng(seed)
+    n, d = 80, 300
+    a = rng.laplace(size=(n, d)) * (rng.random((n, d)) < 0.15)
+    a[: n // 2, :20] += 3.0  # columns where one sign holds most of the weight
+    a[n // 3 :, 20:30] -= 2.0
+    a = torch.tensor(a)
+    index = MedianIndex(a)
+    assert index.signs is not None
+    w = torch.tensor(rng.lognormal(size=n) * (rng.random(n) < 0.9))
+    members = torch.arange(n)
+    half = torch.tensor(rng.random(n) < 0.5)
+    got = index.split_medians(index.order(members), w, half)
+    for row, mask in ((0, half), (1, ~half)):
+        want = weighted_median(a, w * mask)
+        np.testing.assert_array_equal(got[row].numpy(), want.numpy())
+    subset = torch.tensor(np.sort(rng.choice(n, 37, replace=False)))
+    got = index.medians(index.order(subset), w[subset][None])[0]
+    np.testing.assert_array_equal(got.numpy(), weighted_median(a[subset], w[subset]).numpy())

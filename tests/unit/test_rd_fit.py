@@ -1,5 +1,6 @@
 """fit_rd end to end: monotone L, bad inputs, trivial cases, determinism, a planted case."""
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -13,20 +14,8 @@ from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.inputs import validate_inputs
 from motif_discovery.clustering.rd_objective import rd_objective
 from motif_discovery.utils.errors import InputError
+from tests.planted import planted
 from tests.unit.test_rd_objective import brute_objective
-
-
-def planted(n=120, K=3, de=16, da=40, seed=0, dtype=torch.float64):
-    """K groups: unit semantic centres plus noise; sparse attribution centres plus Laplace noise."""
-    g = torch.Generator().manual_seed(seed)
-    truth = torch.arange(n) % K
-    ce = torch.nn.functional.normalize(torch.randn(K, de, generator=g), dim=1)
-    e = torch.nn.functional.normalize(ce[truth] + 0.05 * torch.randn(n, de, generator=g), dim=1)
-    ca = 2.0 * torch.randn(K, da, generator=g) * (torch.rand(K, da, generator=g) < 0.3)
-    noise = torch.distributions.Laplace(0.0, 0.05).sample((n, da))
-    a = ca[truth] + noise
-    p = torch.rand(n, generator=g) + 0.2
-    return e.to(dtype), a.to(dtype), p.to(dtype), truth
 
 
 @settings(max_examples=25, deadline=None)
@@ -60,6 +49,17 @@ def test_objective_never_increases(n, seed, beta, gamma, K_max):
     )[0]
     assert pytest.approx(L, abs=1e-6) == r.terms.L
     assert r.history[-1]["L"] == pytest.approx(L, abs=1e-6)
+
+
+def test_planted_data_do_not_depend_on_the_global_rngs():
+    torch.manual_seed(1)
+    np.random.seed(1)
+    first = planted()
+    torch.manual_seed(2)
+    np.random.seed(2)
+    second = planted()
+    for x, y in zip(first, second, strict=True):
+        assert torch.equal(x, y)
 
 
 def test_planted_groups_are_recovered():
@@ -194,3 +194,38 @@ def test_shared_work_is_released_with_the_data():
     del a
     gc.collect()
     assert ref() is None and not initialize._SHARED
+
+
+def test_settings_have_one_set_of_defaults_the_configs():
+    from motif_discovery.clustering.settings import FitSettings
+    from motif_discovery.utils.config import load_config
+
+    assert FitSettings() == FitSettings.from_config(load_config().clustering, seed=0)
+    changed = FitSettings.from_config(load_config(overrides=["clustering.K_max=7"]).clustering, 3)
+    assert changed.K_max == 7 and changed.seed == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"lloyd_steps": -1}, "lloyd_steps"), ({"max_iter": 0}, "max_iter"), ({"tol": -1.0}, "tol")],
+)
+def test_bad_settings_are_input_errors(change, message):
+    e, a, p, _ = planted(n=30)
+    with pytest.raises(InputError, match=message):
+        fit_rd(e, a, p, 1.0, 0.5, **change)
+
+
+def test_lloyd_steps_zero_keeps_the_proposals_unrefined():
+    e, a, p, _ = planted(n=60)
+    r = fit_rd(e, a, p, 1.0, 0.5, lloyd_steps=0)
+    assert r.monotone and r.K >= 1
+
+
+def test_a_warm_start_that_does_not_fit_is_an_error():
+    e, a, p, _ = planted(n=60)
+    r = fit_rd(e, a, p, 1.0, 0.5)
+    short = dataclasses.replace(r, assign=r.assign[:-1])
+    with pytest.raises(InputError, match="warm start: assignment of shape"):
+        fit_rd(e, a, p, 1.0, 0.5, init=short)
+    with pytest.raises(InputError, match="exceed K_max"):
+        fit_rd(e, a, p, 1.0, 0.5, init=r, K_max=r.K - 1)

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from motif_discovery.clustering.centres import Centres
 from motif_discovery.clustering.em_loop import e_step
+from motif_discovery.clustering.initialize import DatasetCache, Problem, State
+from motif_discovery.clustering.median_index import MedianIndex
 from motif_discovery.clustering.rd_objective import (
     attribution_distortion,
     d_gamma,
@@ -85,9 +88,15 @@ def test_distance_matrices_match_loops():
 
 @pytest.mark.parametrize("seed", range(3))
 def test_e_step_matches_loops(seed):
-    e, a, _, _, mu_e, mu_a = random_problem(seed, K=4)
+    e, a, p, _, mu_e, mu_a = random_problem(seed, K=4)
     prior = np.array([0.1, 0.2, 0.3, 0.4])
-    got = e_step(t(e), t(a), t(mu_e), t(mu_a), t(prior), 0.8, 0.4).numpy()
+    problem = Problem(t(e), t(a), t(p), 0.8, 0.4, "mean", DatasetCache(MedianIndex(t(a)), {}), 0, 3)
+    De, Da = squared_distances(t(e), t(mu_e)), l1_distances(t(a), t(mu_a))
+    state = State(
+        torch.zeros(len(e), dtype=torch.long), Centres(t(mu_e), t(mu_a), t(prior)), De, Da
+    )
+    # the fit's one E-step, from the state's distance matrices
+    got = e_step(problem, state).numpy()
     for n in range(e.shape[0]):
         scores = [
             -math.log(prior[k])
@@ -117,3 +126,37 @@ def test_rows_products_in_every_mode(size, monkeypatch):
     c = rng.normal(size=(3, 4))
     want = np.abs(x[members][:, None] - c[None]).sum(2)
     np.testing.assert_allclose(R.l1(t(c)).numpy(), want, rtol=1e-12)
+
+
+def test_one_motif_has_zero_rate_even_when_rounding_lifts_its_prior_above_one():
+    """float32 weights normalized to sum 1 can sum to 1 + 4e-9 in float64: H stays 0."""
+    from motif_discovery.clustering.em_loop import fit_rd
+    from motif_discovery.clustering.inputs import validate_inputs
+
+    for seed in range(100):
+        g = torch.Generator().manual_seed(seed)
+        p = torch.rand(500, generator=g) + 0.01
+        e, a = torch.ones(500, 2), torch.ones(500, 3)
+        if float(validate_inputs(e, a, p)[2].double().sum()) > 1.0:
+            break
+    else:
+        pytest.fail("no float32 weights with a normalized sum above 1 found")
+    prior = validate_inputs(e, a, p)[2].double().sum()[None]
+    assert float(-(prior * prior.log()).sum()) < 0  # the naive formula goes negative
+    assert float(entropy(prior)) == 0.0
+    result = fit_rd(e, a, p, 1.0, 0.5)
+    assert result.K == 1 and result.terms.H == 0.0
+    assert all(h["H"] == 0.0 for h in result.history)
+
+
+def test_l1_distances_to_sparse_centres_match_loops():
+    """Centres that vanish off a few columns take the sparse route; same distances."""
+    rng = np.random.default_rng(5)
+    a = rng.laplace(size=(30, 40)) * (rng.random((30, 40)) < 0.3)
+    mu = np.zeros((3, 40))
+    mu[:, [2, 7, 11]] = rng.normal(size=(3, 3))
+    got = l1_distances(t(a), t(mu)).numpy()
+    want = np.abs(a[:, None, :] - mu[None]).sum(2)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    zero = l1_distances(t(a), t(mu * 0)).numpy()
+    np.testing.assert_allclose(zero, np.repeat(np.abs(a).sum(1)[:, None], 3, 1), rtol=1e-12)

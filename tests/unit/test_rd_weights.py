@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.median_index import MedianIndex
-from tests.planted import planted_views
+from tests.planted import planted
 
 
 def lm_like_weights(rng, n):
@@ -35,14 +35,15 @@ def test_split_medians_with_a_very_light_half(n, seed, light):
             assert mine <= best * (1 + 1e-9) + 1e-300
 
 
-def planted(seed):
-    e, a, g = planted_views(seed, 240, 24, 96, 3, 0.3, 0.2, 3.0, 0.1)
-    return torch.tensor(e, dtype=torch.float32), torch.tensor(a, dtype=torch.float32), g
+def data(seed):
+    """Float32 views of a planted set and a local RNG for weights."""
+    e, a, _, _ = planted(seed, n=240, d_e=24, d_a=96, dtype=torch.float32)
+    return e, a, np.random.default_rng(seed + 1000)
 
 
 def test_fit_with_lm_like_weights_in_float32():
     for seed in range(4):
-        e, a, g = planted(seed)
+        e, a, g = data(seed)
         p = torch.tensor(lm_like_weights(g, e.shape[0]), dtype=torch.float32)
         r32 = fit_rd(e, a, p, 1.0, 0.5)
         r64 = fit_rd(e.double(), a.double(), p.double(), 1.0, 0.5)
@@ -52,7 +53,7 @@ def test_fit_with_lm_like_weights_in_float32():
 
 def test_new_weights_on_the_same_tensors_match_a_fresh_fit():
     """Work cached for one P is never reused for another P on the same e, a."""
-    e, a, g = planted(7)
+    e, a, g = data(7)
     p1 = torch.tensor(g.random(e.shape[0]) + 0.1, dtype=torch.float32)
     p2 = torch.tensor(lm_like_weights(g, e.shape[0]), dtype=torch.float32)
     fit_rd(e, a, p1, 1.0, 0.5)
@@ -64,7 +65,7 @@ def test_new_weights_on_the_same_tensors_match_a_fresh_fit():
 
 def test_zero_weights_and_a_massless_warm_motif_stay_finite():
     """P_n = 0 is allowed; a warm-start motif of only such members never yields NaN."""
-    e, a, g = planted(3)
+    e, a, g = data(3)
     p = torch.tensor(g.random(e.shape[0]) + 0.1, dtype=torch.float32)
     p[:20] = 0.0
     init = fit_rd(e, a, p, 1.0, 0.5)
@@ -78,7 +79,7 @@ def test_zero_weights_and_a_massless_warm_motif_stay_finite():
 
 
 def test_e_step_never_picks_a_massless_motif():
-    from motif_discovery.clustering.em_loop import assign_by_cost
+    from motif_discovery.clustering.rd_objective import assign_by_cost
 
     cost = torch.tensor([[5.0, float("nan"), 1.0], [0.0, 0.0, 9.0]], dtype=torch.float64)
     prior = torch.tensor([0.5, 0.0, 0.5], dtype=torch.float64)

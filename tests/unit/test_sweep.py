@@ -1,19 +1,17 @@
 """The sweep: never worse than a cold start, and no config misses a partition the grid found."""
 
 import pytest
-import torch
 
 from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.metrics import evaluate_partition
 from motif_discovery.clustering.rd_objective import view_weights
 from motif_discovery.clustering.sweep import SweepSettings, grid, run_sweep
-from tests.planted import planted_views
+from tests.planted import planted
 
 
 def data(seed=0):
-    e, a, g = planted_views(seed, 200, 16, 64, 4, 0.6, 0.15, 2.0, 0.3)
-    p = g.lognormal(size=e.shape[0])
-    return (torch.tensor(x, dtype=torch.float64) for x in (e, a, p))
+    e, a, p, _ = planted(seed, n=200, d_e=16, d_a=64, n_meanings=4, noise=1.5)
+    return e, a, p
 
 
 def test_grid_is_beta_major():
@@ -49,3 +47,24 @@ def test_spherical_sweep_terminates_and_keeps_cold_results_when_restarts_fail():
         cold = fit_rd(e.clone(), a.clone(), p, *cfg, semantic_center="spherical")
         assert results[cfg].terms.L <= cold.terms.L + 1e-9
     assert view_weights(2.0, 0.3, 16, 64) == pytest.approx((0.6, 1.4))
+
+
+def test_one_progress_bar_counts_every_fit_restarts_included(monkeypatch):
+    import io
+
+    from tqdm import tqdm
+
+    import motif_discovery.clustering.sweep as sweep
+
+    fits = []
+
+    def counting_fit(*args, **kwargs):
+        fits.append(kwargs.get("init") is not None)
+        return fit_rd(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "fit_rd", counting_fit)
+    e, a, p = data(0)
+    configs = grid([0.5, 4.0], [0.1, 0.9])
+    with tqdm(total=0, file=io.StringIO()) as bar:
+        run_sweep(e, a, p, configs, SweepSettings(), progress=bar)
+        assert bar.n == bar.total == len(fits) >= len(configs)
