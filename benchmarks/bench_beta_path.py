@@ -20,7 +20,7 @@ import torch
 
 from motif_discovery.clustering.beta_path import follow_beta_path
 from motif_discovery.clustering.metrics import ari
-from motif_discovery.clustering.sweep import SweepSettings
+from motif_discovery.clustering.settings import FitSettings
 from motif_discovery.data.synthetic import SyntheticParams, generate_synthetic
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     paths = []
     for gamma in args.gamma:
         t0 = time.perf_counter()
-        path = follow_beta_path(e, a, p, gamma, SweepSettings(), K_clamp=args.K_clamp)
+        path = follow_beta_path(e, a, p, gamma, FitSettings(), K_clamp=args.K_clamp)
         seconds = time.perf_counter() - t0
         events = [
             {

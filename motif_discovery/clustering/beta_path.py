@@ -40,7 +40,7 @@ import torch
 from torch import Tensor
 
 from motif_discovery.clustering.adaptive_control import split_test
-from motif_discovery.clustering.em_loop import LLOYD_STEPS, fit_rd, state_terms
+from motif_discovery.clustering.em_loop import fit_rd, state_terms
 from motif_discovery.clustering.initialize import (
     DatasetCache,
     Problem,
@@ -58,7 +58,7 @@ from motif_discovery.clustering.rd_objective import (
     view_weights,
 )
 from motif_discovery.clustering.result import RDResult
-from motif_discovery.clustering.sweep import SweepSettings
+from motif_discovery.clustering.settings import FitSettings
 from motif_discovery.utils.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class PathProblem:
     p: Tensor
     w_e: float
     w_a: float
-    settings: SweepSettings
+    settings: FitSettings
     cache: DatasetCache
 
     def at(self, beta: float) -> Problem:
@@ -131,7 +131,7 @@ class PathProblem:
             s.semantic_center,
             self.cache,
             s.seed,
-            LLOYD_STEPS,
+            s.lloyd_steps,
         )
 
     def slope(self, D_e: float, D_a: float) -> float:
@@ -330,20 +330,7 @@ def explore(
     K_stop = min(K_clamp, settings.K_max)
 
     def fit(beta: float, init: RDResult | None, K_max: int = settings.K_max) -> Explored:
-        result = fit_rd(
-            path.e,
-            path.a,
-            p,
-            beta,
-            gamma,
-            K_max=K_max,
-            distortion_scale=settings.distortion_scale,
-            semantic_center=settings.semantic_center,
-            tol=settings.tol,
-            max_iter=settings.max_iter,
-            seed=settings.seed,
-            init=init,
-        )
+        result = fit_rd(path.e, path.a, p, beta, gamma, settings, init=init, K_max=K_max)
         return Explored(result, None, path.slope(result.terms.D_e, result.terms.D_a))
 
     # K = 1, fit at the beta where a balanced split removing all distortion would pay.
@@ -401,7 +388,7 @@ def follow_beta_path(
     a: Tensor,
     p: Tensor,
     gamma: float,
-    settings: SweepSettings,
+    settings: FitSettings,
     K_clamp: int,
     beta_max: float | None = None,
 ) -> BetaPath:

@@ -17,7 +17,7 @@ import torch
 
 from motif_discovery.clustering.beta_path import follow_beta_path
 from motif_discovery.clustering.metrics import label_scores
-from motif_discovery.clustering.sweep import SweepSettings
+from motif_discovery.clustering.settings import FitSettings
 from motif_discovery.embedding.features import FeatureSet
 from motif_discovery.utils.config import ClusteringConfig
 from motif_discovery.utils.io import save_tensors, write_json
@@ -32,7 +32,7 @@ def write_beta_paths(
     out_dir: Path,
     features: FeatureSet,
     clustering: ClusteringConfig,
-    settings: SweepSettings,
+    settings: FitSettings,
     device: torch.device,
     dtype: torch.dtype,
 ) -> list[Path]:

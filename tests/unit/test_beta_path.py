@@ -13,7 +13,7 @@ from motif_discovery.clustering import stage as stage5
 from motif_discovery.clustering.beta_path import follow_beta_path, lineage, lower_envelope
 from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.metrics import ari
-from motif_discovery.clustering.sweep import SweepSettings
+from motif_discovery.clustering.settings import FitSettings
 from motif_discovery.data.prefixes import PREFIXES_FILE
 from motif_discovery.data.synthetic import SyntheticParams, generate_synthetic
 from motif_discovery.embedding.features import save_features
@@ -85,7 +85,7 @@ def test_critical_beta_of_a_two_motif_split_matches_the_split_inequality(gamma, 
     ]
     assert by_hand < min(others)
     e, a, p = (torch.tensor(x) for x in (E, A, P))
-    path = follow_beta_path(e, a, p, gamma, SweepSettings(distortion_scale=scale), K_clamp=2)
+    path = follow_beta_path(e, a, p, gamma, FitSettings(distortion_scale=scale), K_clamp=2)
     assert [ev.result.K for ev in path.events] == [1, 2]
     event = path.events[1]
     assert event.beta == pytest.approx(by_hand, rel=1e-9)
@@ -122,7 +122,7 @@ def planted(setting, seed):
 @pytest.mark.parametrize(("setting", "gamma", "seed"), [("easy", 0.5, 0), ("crossed", 0.8, 1)])
 def test_path_passes_through_the_planted_partition(setting, gamma, seed):
     e, a, p, truth = planted(setting, seed)
-    path = follow_beta_path(e, a, p, gamma, SweepSettings(), K_clamp=10)
+    path = follow_beta_path(e, a, p, gamma, FitSettings(), K_clamp=10)
     assert path.events[0].result.K == 1 and path.events[0].beta == 0.0
     betas = [ev.beta for ev in path.events]
     assert betas == sorted(betas)
@@ -138,7 +138,7 @@ def test_path_passes_through_the_planted_partition(setting, gamma, seed):
 @pytest.mark.parametrize(("setting", "gamma", "seed"), [("easy", 0.5, 2), ("crossed", 0.8, 0)])
 def test_path_partition_scores_no_higher_than_a_cold_fit(setting, gamma, seed):
     e, a, p, _ = planted(setting, seed)
-    path = follow_beta_path(e, a, p, gamma, SweepSettings(), K_clamp=8)
+    path = follow_beta_path(e, a, p, gamma, FitSettings(), K_clamp=8)
     assert path.stopped == "K_clamp"
     starts = [ev.beta for ev in path.events[1:]] + [path.beta_end]
     betas = [b * f for b in starts for f in (0.7, 1.001)]
@@ -154,13 +154,13 @@ def test_path_partition_scores_no_higher_than_a_cold_fit(setting, gamma, seed):
 
 def test_beta_max_stops_the_path_and_is_validated():
     e, a, p, _ = planted("easy", 0)
-    full = follow_beta_path(e, a, p, 0.5, SweepSettings(), K_clamp=6)
+    full = follow_beta_path(e, a, p, 0.5, FitSettings(), K_clamp=6)
     cap = full.events[1].beta * 1.0001
-    short = follow_beta_path(e, a, p, 0.5, SweepSettings(), K_clamp=6, beta_max=cap)
+    short = follow_beta_path(e, a, p, 0.5, FitSettings(), K_clamp=6, beta_max=cap)
     assert short.stopped == "beta_max" and short.beta_end == cap
     assert [ev.beta for ev in short.events] == [ev.beta for ev in full.events[:2]]
     with pytest.raises(InputError, match="beta_max"):
-        follow_beta_path(e, a, p, 0.5, SweepSettings(), K_clamp=6, beta_max=-1.0)
+        follow_beta_path(e, a, p, 0.5, FitSettings(), K_clamp=6, beta_max=-1.0)
 
 
 def test_config_accepts_path_and_validates_beta_max():
