@@ -197,17 +197,23 @@ def write_prefix(
     }
     write_json(out_dir / "summary.json", summary)
     written.append(out_dir / "summary.json")
+    remove_stale(out_dir, written)
+    return written
+
+
+def remove_stale(out_dir: Path, written: list[Path]) -> None:
+    """Delete (and name in the log) the result files of configs or beta paths that an
+    earlier run wrote and this one did not."""
     stale = sorted(set(out_dir.glob("beta*_gamma*.*")) - set(written))
     if stale:
         log.warning(
-            "%s: removing %d result file(s) of configs no longer in the grid: %s",
+            "%s: removing %d result file(s) no longer configured (grid or beta path): %s",
             out_dir,
             len(stale),
             ", ".join(path.name for path in stale),
         )
     for path in stale:
         path.unlink()
-    return written
 
 
 def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> None:
@@ -224,7 +230,11 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         features = load_features(features_dir, prefix_id)
         out_dir = run_dir / STAGE.name / prefix_id
         if config.clustering.beta == "path":
-            return write_beta_paths(out_dir, features, config.clustering, settings, device, dtype)
+            written = write_beta_paths(
+                out_dir, features, config.clustering, settings, device, dtype
+            )
+            remove_stale(out_dir, written)
+            return written
         outcomes = cluster_features(features, config.clustering, settings, device, dtype)
         return write_prefix(out_dir, features, outcomes, config.clustering.K_clamp)
 

@@ -201,3 +201,10 @@ def test_stage_5_writes_one_path_per_gamma_and_lists_them(tmp_path):
         for event in record["events"]:
             H, D_e, D_a = terms(e.numpy(), a.numpy(), p.numpy(), np.array(event["assign"]))
             assert event["L"] == pytest.approx(H + event["beta_fit"] * (w_e * D_e + w_a * D_a))
+    # a rerun with fewer gammas removes the other gamma's files (and says so)
+    stage5.run(load_config(overrides=[*sets[:1], "clustering.gamma=0.7", *sets[2:]]), tmp_path)
+    assert sorted(path.name for path in out.iterdir()) == [
+        "beta_path_gamma0.7.json",
+        "beta_path_gamma0.7.safetensors",
+        "summary.json",
+    ]
