@@ -334,7 +334,9 @@ def explore(
         return Explored(result, None, path.slope(result.terms.D_e, result.terms.D_a))
 
     # K = 1, fit at the beta where a balanced split removing all distortion would pay.
-    one = state_from_assignment(path.at(1.0), torch.zeros(path.p.shape[0], dtype=torch.long))
+    one = state_from_assignment(
+        path.at(1.0), torch.zeros(path.p.shape[0], dtype=torch.long, device=path.p.device)
+    )
     terms = state_terms(path.at(1.0), one)
     W_one = path.slope(terms.D_e, terms.D_a)
     explored = [fit(math.log(2.0) / W_one if W_one > 0 else 1.0, None, K_max=1)]
