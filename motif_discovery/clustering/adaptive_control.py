@@ -60,7 +60,7 @@ class Members:
             membership_key(members),
             problem.p[members],
             Rows(problem.e, members),
-            Rows(problem.a, members),
+            Rows(problem.a, members, problem.cache.l1_norms(problem.a)),
             problem.index.order(members),
         )
 
@@ -328,7 +328,9 @@ def refresh_columns(problem: Problem, state: State, ks: list[int]) -> None:
     """Recompute De[:, ks], Da[:, ks] against the current centres of ks."""
     idx = torch.tensor(ks, dtype=torch.long, device=state.De.device)
     state.De[:, idx] = squared_distances(problem.e, state.centres.mu_e[idx])
-    state.Da[:, idx] = l1_distances(problem.a, state.centres.mu_a[idx])
+    state.Da[:, idx] = l1_distances(
+        problem.a, state.centres.mu_a[idx], problem.cache.l1_norms(problem.a)
+    )
 
 
 def apply_splits(

@@ -22,6 +22,7 @@ from motif_discovery.clustering.initialize import (
     compact,
     dataset_cache,
     initial_assignment,
+    remember_state,
     state_from_assignment,
     tensor_bytes,
 )
@@ -84,13 +85,13 @@ def split_step(problem: Problem, state: State, K_max: int) -> list[dict]:
     if K_max <= state.K:
         return []
     verdicts = []
-    for k, key in enumerate(state.keys()):
-        cache_key = verdict_key(problem, key)
-        verdict = problem.cache.verdicts.get(cache_key)
+    for k, members_key in enumerate(state.keys()):
+        key = verdict_key(problem, members_key)
+        verdict = problem.cache.verdicts.get(key)
         if verdict is None:
             verdict = split_test(problem, state, k)
             size = tensor_bytes((verdict.members, verdict.half, verdict.mu_e, verdict.mu_a))
-            problem.cache.verdicts.put(cache_key, verdict, size)
+            problem.cache.verdicts.put(key, verdict, size)
         verdicts.append((k, verdict))
     return apply_splits(problem, state, verdicts, K_max)
 
@@ -160,6 +161,7 @@ def fit_rd(
     slack = 64 * torch.finfo(e.dtype).eps
     Ls = [h["L"] for h in history]
     monotone = all(b <= a_ + slack * max(1.0, abs(a_)) for a_, b in itertools.pairwise(Ls))
+    remember_state(problem, state)
     c = state.centres
     final = rd_objective(e, a, p, state.assign, c.mu_e, c.mu_a, beta_e, beta_a)
     return RDResult(

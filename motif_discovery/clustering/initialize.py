@@ -11,7 +11,7 @@ from torch import Tensor
 
 from motif_discovery.clustering.centres import Centres, m_step
 from motif_discovery.clustering.median_index import MedianIndex, membership_key
-from motif_discovery.clustering.rd_objective import l1_distances, squared_distances
+from motif_discovery.clustering.rd_objective import l1_distances, row_chunks, squared_distances
 from motif_discovery.utils.errors import InputError
 
 # Data sets up to this size keep full Gram matrices X X^T of both views for split tests.
@@ -20,8 +20,9 @@ GRAM_MAX_N = 2048
 
 # Centres and distances of split halves kept for reuse, in bytes (least recently used go).
 HALVES_CACHE_BYTES = 64 << 20
-# Split verdicts kept for reuse, in bytes.
+# Split verdicts, and fits' final states (centres, distance matrices), kept for reuse.
 VERDICT_CACHE_BYTES = 64 << 20
+STATE_CACHE_BYTES = 64 << 20
 
 
 def tensor_bytes(values: tuple) -> int:
@@ -57,15 +58,24 @@ class LRUCache:
 @dataclass
 class DatasetCache:
     """Work shared by every fit on the same data: presorted orders, full Gram matrices,
-    the exact centres and distances of bipartitions already evaluated (they do not depend
-    on beta, gamma, so sweep configs reuse them), and split verdicts (keyed by the
-    motif's members and the weights they were found under, so a config's restarts reuse
-    its earlier fits' tests)."""
+    (and the L1 norms of a's rows), the exact centres and distances of bipartitions already
+    evaluated and of fits' final partitions (they do not depend on beta, gamma, so sweep
+    configs reuse them), and split verdicts (keyed by the motif's members and the weights
+    they were found under, so a config's restarts reuse its earlier fits' tests)."""
 
     index: MedianIndex
     grams: dict[str, Tensor]
     halves: LRUCache = field(default_factory=lambda: LRUCache(HALVES_CACHE_BYTES))
     verdicts: LRUCache = field(default_factory=lambda: LRUCache(VERDICT_CACHE_BYTES))
+    states: LRUCache = field(default_factory=lambda: LRUCache(STATE_CACHE_BYTES))
+
+    def l1_norms(self, a: Tensor) -> Tensor:
+        """||a_n||_1 of every row (float64), computed once."""
+        if "l1" not in self.grams:
+            self.grams["l1"] = torch.cat(
+                [a[rows].abs().sum(1, dtype=torch.float64) for rows in row_chunks(*a.shape)]
+            )
+        return self.grams["l1"]
 
     def gram(self, name: str, x: Tensor) -> Tensor | None:
         """x x^T (float64) of the view called name, when N <= GRAM_MAX_N; else None."""
@@ -87,7 +97,9 @@ def dataset_cache(e: Tensor, a: Tensor, p: Tensor) -> DatasetCache:
     same = entry is not None and entry[0]() is e and entry[1]() is a
     versions = (e._version, a._version, membership_key(p))
     if same and entry[2] == versions:
-        return DatasetCache(MedianIndex(a, entry[3], entry[7]), entry[4], entry[5], entry[6])
+        return DatasetCache(
+            MedianIndex(a, entry[3], entry[7]), entry[4], entry[5], entry[6], entry[8]
+        )
 
     def drop(_: object) -> None:
         _SHARED.pop("entry", None)
@@ -102,6 +114,7 @@ def dataset_cache(e: Tensor, a: Tensor, p: Tensor) -> DatasetCache:
         cache.halves,
         cache.verdicts,
         cache.index._signs,
+        cache.states,
     )
     return cache
 
@@ -159,16 +172,39 @@ def compact(assign: Tensor) -> tuple[Tensor, Tensor]:
     return relabel[assign], kept
 
 
+def state_key(problem: Problem, assign: Tensor) -> bytes:
+    """Cache key of a partition's exact state (its centres do not depend on beta, gamma)."""
+    return membership_key(assign) + problem.semantic_center.encode()
+
+
 def state_from_assignment(problem: Problem, assign: Tensor) -> State:
-    """Exact M-step for a given assignment and the distance matrices to its centres."""
+    """Exact M-step for a given assignment and the distance matrices to its centres (a copy
+    of a fit's final state when one ended on this partition: the sweep's restarts)."""
     assign, _ = compact(assign)
+    hit = problem.cache.states.get(state_key(problem, assign))
+    if hit is not None:
+        return copy_state(hit)
     K = int(assign.max()) + 1
     centres = m_step(
         problem.e, problem.a, problem.p, assign, K, problem.semantic_center, problem.index
     )
     De = squared_distances(problem.e, centres.mu_e)
-    Da = l1_distances(problem.a, centres.mu_a)
+    Da = l1_distances(problem.a, centres.mu_a, problem.cache.l1_norms(problem.a))
     return State(assign, centres, De, Da)
+
+
+def copy_state(state: State) -> State:
+    """A State sharing no tensor with state (fits update theirs in place)."""
+    c = state.centres
+    centres = Centres(c.mu_e.clone(), c.mu_a.clone(), c.prior.clone())
+    return State(state.assign.clone(), centres, state.De.clone(), state.Da.clone())
+
+
+def remember_state(problem: Problem, state: State) -> None:
+    """Keep a copy of a fit's final state for fits that start from its partition."""
+    c = state.centres
+    size = tensor_bytes((state.assign, c.mu_e, c.mu_a, c.prior, state.De, state.Da))
+    problem.cache.states.put(state_key(problem, state.assign), copy_state(state), size)
 
 
 def initial_assignment(p: Tensor, K_max: int, init_assign: Tensor | None) -> Tensor:

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from torch import Tensor
 
 from motif_discovery.clustering.rd_objective import row_chunks
 from motif_discovery.utils.errors import InputError
 
+# Tensors already found finite, by id: (weak reference, version then); a sweep's fits check
+# the same e, a once.
+_FINITE: dict[int, tuple[weakref.ref, int]] = {}
+
 
 def _check_finite(name: str, x: Tensor) -> None:
-    """InputError naming x when it holds NaN or inf (checked in row chunks)."""
+    """InputError naming x when it holds NaN or inf (checked in row chunks; skipped for a
+    tensor already checked and not modified since)."""
+    seen = _FINITE.get(id(x))
+    if seen is not None and seen[0]() is x and seen[1] == x._version:
+        return
     bad = 0
     for rows in row_chunks(x.shape[0], x[0].numel() if x.ndim > 1 and x.shape[0] else 1):
         bad += int((~torch.isfinite(x[rows])).sum())
     if bad:
         raise InputError(f"{name}: {bad} non-finite value(s) (NaN or inf)")
+    key = id(x)
+    _FINITE[key] = (weakref.ref(x, lambda _: _FINITE.pop(key, None)), x._version)
 
 
 def validate_inputs(e: Tensor, a: Tensor, p: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -8,6 +8,11 @@ M-step, each split proposal, each Lloyd step) is then a gather plus a two-level
 cumulative sum (block sums, then one block) over that order. Orders are cached by
 membership in an LRU budget of CACHE_SHARE x a's bytes; columns beyond it are
 re-sorted per call, so memory stays O(N d_a). Elsewhere (CUDA) torch.sort runs per call.
+
+Sparse attributions (mostly exact zeros): a column's median is 0 whenever neither its
+negative nor its positive entries carry half the weight, which two sparse products of the
+weights with the members' sign pattern decide for every column at once; only the other
+columns (a few hundred of thousands, typically) are sorted, each when first needed.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from motif_discovery.clustering.rd_objective import CHUNK_ELEMENTS
 # is exactly zero; the margin keeps that decision far from rounding.
 SPARSE_SHARE = 0.5
 SPARSE_MARGIN = 1e-9
-# Cached orders may take this share of a's bytes (least recently used go first); columns
-# beyond the budget are re-sorted per call, so memory stays O(N d_a).
+# Cached orders (and sign rows) may take this share of a's bytes (least recently used go
+# first); columns beyond the budget are re-sorted per call, so memory stays O(N d_a).
 CACHE_SHARE = 0.55
 MIN_CACHE_BYTES = 256 << 20
 
@@ -105,6 +110,14 @@ class MotifOrder:
     def width(self) -> int:
         n = self.members.shape[0]
         return -(-n // self.block) * self.block
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the orders and the sign rows."""
+        held = 0 if self.order is None else self.order.nbytes
+        if self.signs is not None:
+            held += self.signs.data.nbytes + self.signs.indices.nbytes + self.signs.indptr.nbytes
+        return held
 
 
 def argsort_rows(x: np.ndarray) -> np.ndarray:
@@ -213,16 +226,14 @@ class MedianIndex:
         if motif.signs is None:
             m = motif.members.numpy()
             rows = self.signs if m.shape[0] == self.signs.shape[0] else self.signs[m]
-            positive = sparse.csr_array(
-                ((rows.data > 0).astype(np.float64), rows.indices, rows.indptr), shape=rows.shape
+            # [2 d, n]: indicators of the positive, then the negative entries, per column
+            motif.signs = sparse.vstack(
+                [(rows > 0).T.astype(np.float64), (rows < 0).T.astype(np.float64)], format="csr"
             )
-            negative = sparse.csr_array(
-                ((rows.data < 0).astype(np.float64), rows.indices, rows.indptr), shape=rows.shape
-            )
-            motif.signs = (positive, negative)
-        positive, negative = motif.signs
+        d = self.signs.shape[1]
+        sides = (motif.signs @ weights.T).T  # [H, 2 d]: W_+ then W_- per column
         half = weights.sum(1, keepdims=True) / 2 * (1 - SPARSE_MARGIN)
-        zero = (np.asarray(weights @ positive) < half) & (np.asarray(weights @ negative) < half)
+        zero = (sides[:, :d] < half) & (sides[:, d:] < half)
         return np.flatnonzero(~zero.all(0))
 
     def order(self, members: Tensor) -> MotifOrder:
@@ -236,10 +247,9 @@ class MedianIndex:
         motif = MotifOrder(members, None, block_length(n))
         if self.on_cpu:
             row_bytes = PackedOrder.empty(n, 1, motif.width).nbytes
-            used = sum(m.order.nbytes for m in self._cache.values() if m.order is not None)
+            used = sum(m.nbytes for m in self._cache.values())
             while self._cache and used + d * row_bytes > self.budget:
-                old = self._cache.popitem(last=False)[1]
-                used -= 0 if old.order is None else old.order.nbytes
+                used -= self._cache.popitem(last=False)[1].nbytes
             columns = min(d, (self.budget - used) // row_bytes)
             motif.order = PackedOrder.empty(n, columns, motif.width)
         self._cache[key] = motif

@@ -51,26 +51,25 @@ def squared_distances(e: Tensor, mu_e: Tensor) -> Tensor:
     return out.clamp_min_(0.0)
 
 
-def l1_distances(a: Tensor, mu_a: Tensor) -> Tensor:
+def l1_distances(a: Tensor, mu_a: Tensor, norms: Tensor | None = None) -> Tensor:
     """[N, K] matrix ||a_n - mu_a_k||_1, computed in row chunks.
 
     When the centres are zero outside a few columns S (medians of sparse attributions),
-    ||a_n - mu_k||_1 = sum_{j not in S} |a_nj| + sum_{j in S} |a_nj - mu_kj|: one matrix-vector
-    pass over |a| plus distances on the columns S only."""
+    ||a_n - mu_k||_1 = (||a_n||_1 - sum_{j in S} |a_nj|) + sum_{j in S} |a_nj - mu_kj|, which
+    reads only the columns S given the row norms ||a_n||_1 (norms, float64; else one pass)."""
     out = torch.empty(a.shape[0], mu_a.shape[0], dtype=a.dtype, device=a.device)
-    support = (mu_a != 0).any(0)
-    cols = torch.nonzero(support).flatten()
+    cols = torch.nonzero((mu_a != 0).any(0)).flatten()
     if SPARSE_CENTRE_SHARE * a.shape[1] < cols.shape[0]:
         for rows in row_chunks(a.shape[0], a.shape[1] * max(1, mu_a.shape[0])):
             out[rows] = torch.cdist(a[rows], mu_a, p=1.0)
         return out
-    off = (~support).to(a.dtype)[:, None]
     mu_s = mu_a[:, cols]
     for rows in row_chunks(a.shape[0], a.shape[1] + cols.shape[0] * max(1, mu_a.shape[0])):
         x = a[rows]
-        out[rows] = x.abs() @ off
-        if cols.shape[0]:
-            out[rows] += torch.cdist(x[:, cols], mu_s, p=1.0)
+        row_norms = x.abs().sum(1, dtype=torch.float64) if norms is None else norms[rows]
+        x = x.index_select(1, cols)
+        off = row_norms - x.abs().sum(1, dtype=torch.float64)
+        out[rows] = torch.cdist(x, mu_s, p=1.0) + off.to(a.dtype)[:, None]
     return out
 
 
@@ -174,12 +173,13 @@ def rmatvec(x: Tensor, u: Tensor) -> Tensor:
 
 
 class Rows:
-    """The rows x[members] of one view: the whole x, a gathered copy when small, or read in
-    chunks. Products with many members (n >= N/3) read contiguous slices of all of x and
+    """The rows x[members] of one view (norms: the L1 norms of all rows of x, if known): the
+    whole x, a gathered copy when small, or read in chunks. Products with many members (n >= N/3) read contiguous slices of all of x and
     mask, which is cheaper than gathering the members' rows on every pass."""
 
-    def __init__(self, x: Tensor, members: Tensor) -> None:
+    def __init__(self, x: Tensor, members: Tensor, norms: Tensor | None = None) -> None:
         self.x, self.members = x, members
+        self.norms = None if norms is None else norms[members]
         self.n, self.d = members.shape[0], x.shape[1]
         self.whole = self.n == x.shape[0]
         limit = max(MATERIALIZE_ELEMENTS, MATERIALIZE_SHARE * x.numel())
@@ -233,7 +233,7 @@ class Rows:
         """[n, H] ||x_n - c_h||_1."""
         out = torch.empty(self.n, centres.shape[0], dtype=self.x.dtype, device=self.x.device)
         for rows, x in self.chunks():
-            out[rows] = l1_distances(x, centres)
+            out[rows] = l1_distances(x, centres, None if self.norms is None else self.norms[rows])
         return out
 
     def squared(self, centres: Tensor) -> Tensor:

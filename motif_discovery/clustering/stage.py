@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from motif_discovery.clustering.baselines import baseline_assignments
+from motif_discovery.clustering.baselines import BaselineInputs, baseline_assignments
 from motif_discovery.clustering.beta_path_files import write_beta_paths
 from motif_discovery.clustering.metrics import (
     figures_under,
@@ -104,8 +104,9 @@ def cluster_features(
             Ks = sorted({result.K for result in results.values()})
             bar.total += len(Ks)
             bar.refresh()
+            inputs = BaselineInputs.of(e, a, clustering.baselines)
             for K in Ks:
-                found = baseline_assignments(e, a, K, clustering.baselines)
+                found = baseline_assignments(e, a, K, clustering.baselines, inputs)
                 by_K[K] = {
                     name: (
                         assign,

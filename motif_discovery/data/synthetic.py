@@ -20,6 +20,9 @@ Settings (`n_meanings` M meanings and M mechanisms):
   each meaning is shared by two motifs that differ in mechanism and each mechanism by two
   motifs that differ in meaning, so either view alone shows only M groups and only the two
   views together identify the 2M motifs.
+- "realistic": 3M motifs, motif (i, s) = (meaning i, mechanism (i + s) mod M), s = 0, 1, 2,
+  with attribution-like rows (heavy-tailed, per-row scales, uneven motif sizes, P over one
+  order of magnitude; see _sample_realistic); REALISTIC holds its shape (N 500, d_a 5000).
 
 Why RD recovers the motifs, and at which (beta, gamma) (distortion_scale "sum", P normalized):
 splitting a group of prior w into two equal halves costs w ln 2 of rate H and saves

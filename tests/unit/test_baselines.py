@@ -154,9 +154,9 @@ def test_stage_runs_each_requested_baseline_once_per_K(crossed, monkeypatch):
     )
     calls = []
 
-    def spy(e, a, K, names):
+    def spy(e, a, K, names, *rest):
         calls.append((K, tuple(names)))
-        return baseline_assignments(e, a, K, names)
+        return baseline_assignments(e, a, K, names, *rest)
 
     monkeypatch.setattr(stage, "baseline_assignments", spy)
     settings = stage.sweep_settings(config)
@@ -170,3 +170,22 @@ def test_stage_runs_each_requested_baseline_once_per_K(crossed, monkeypatch):
         got = outcome.scores["KM-S"]
         for key, value in want.items():
             assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
+
+
+def test_a_smaller_grid_says_which_earlier_results_it_removes(crossed, tmp_path, caplog):
+    import logging
+
+    from motif_discovery.clustering import stage
+    from motif_discovery.utils.config import load_config
+
+    config = load_config(
+        overrides=["clustering.beta=1.0", "clustering.gamma=0.5", 'clustering.baselines=["Single"]']
+    )
+    settings = stage.sweep_settings(config)
+    outcomes = stage.cluster_features(crossed, config.clustering, settings, "cpu", torch.float32)
+    stale = tmp_path / f"{stage.config_name(2.0, 0.5)}.json"
+    stale.write_text("{}")
+    with caplog.at_level(logging.WARNING, logger=stage.__name__):
+        written = stage.write_prefix(tmp_path, crossed, outcomes, K_clamp=10)
+    assert not stale.exists() and stale not in written
+    assert stale.name in caplog.text and "removing 1 result file" in caplog.text

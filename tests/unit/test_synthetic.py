@@ -119,3 +119,27 @@ def test_noise_zero_gives_exact_planted_views():
 def test_bad_parameters_raise(change):
     with pytest.raises(InputError):
         generate_synthetic(SyntheticParams(**{**SMALL.__dict__, **change}))
+
+
+def test_realistic_setting_is_sparse_heavy_tailed_and_crossed():
+    """The realistic setting: 15 motifs crossing 5 meanings with 5 mechanisms, uneven sizes,
+    P over one order of magnitude, sparse heavy-tailed attributions whose row scales vary."""
+    from motif_discovery.data.synthetic import REALISTIC
+
+    fs = generate_synthetic(REALISTIC, seed=4)
+    assert fs.e.shape == (500, 768) and fs.a.shape == (500, 5000)
+    np.testing.assert_allclose(fs.e.double().norm(dim=1).numpy(), 1.0, atol=1e-5)
+    table = motif_table("realistic", 5)
+    assert len(table) == len(set(table)) == 15
+    for col in (0, 1):  # each meaning and each mechanism is shared by three motifs
+        assert np.bincount([t[col] for t in table]).tolist() == [3] * 5
+    sizes = np.bincount(fs.labels["motif"], minlength=15)
+    assert sizes.min() >= 2 and sizes.max() >= 3 * sizes.min()
+    p = fs.p.double().numpy()
+    assert p.min() >= 0.1 and p.max() <= 1.0 and p.max() / p.min() > 5
+    a = fs.a.double().numpy()
+    assert (a == 0).mean() > 0.8  # sparse rows
+    values = np.abs(a[a != 0])
+    assert values.max() > 20 * np.median(values)  # heavy tails
+    row_l1 = np.abs(a).sum(1)
+    assert np.percentile(row_l1, 90) > 2 * np.percentile(row_l1, 10)  # row scales vary
