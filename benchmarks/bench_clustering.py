@@ -3,6 +3,7 @@
   python benchmarks/bench_clustering.py                      # realistic and easy, seed 0
   python benchmarks/bench_clustering.py --seeds 0 1          # more seeds
   python benchmarks/bench_clustering.py --large 100000       # also one config at N=100,000
+  python benchmarks/bench_clustering.py --settings --large 100000 --large-config 1.25 0.1
 
 Data: the package's generator (motif_discovery.data.synthetic): its "realistic" setting
 (N = 500, d_e = 768, d_a = 5000, heavy-tailed sparse attributions, 15 crossed motifs) and
@@ -126,19 +127,21 @@ def large_inputs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.T
     return torch.from_numpy(sample.e), a, p, sample.motif
 
 
-def large(n: int, seed: int) -> dict:
-    """One config (beta 1, gamma 0.5) at N rows: seconds, K, peak memory over the inputs."""
+def large(n: int, seed: int, beta: float, gamma: float) -> dict:
+    """One config at N rows: seconds, K, peak memory over the inputs."""
     e, a, p, truth = large_inputs(n, seed)
     input_bytes = e.nbytes + a.nbytes + p.nbytes
     reset_peak_rss()
     load_before = load()
     t0 = time.perf_counter()
-    r = fit_rd(e, a, p, 1.0, 0.5, progress=True)
+    r = fit_rd(e, a, p, beta, gamma, progress=True)
     seconds = time.perf_counter() - t0
     peak = peak_rss_bytes()
     return {
         "setting": "realistic",
         "N": n,
+        "beta": beta,
+        "gamma": gamma,
         "seconds": round(seconds, 1),
         "load_before": load_before,
         "load_after": load(),
@@ -154,10 +157,13 @@ def large(n: int, seed: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--large", type=int, default=0, help="also one config at this N")
+    parser.add_argument(
+        "--large-config", nargs=2, type=float, default=[1.0, 0.5], metavar=("BETA", "GAMMA")
+    )
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -168,7 +174,7 @@ def main() -> None:
         "runs": [stage5(SETTINGS[s], seed) for s in args.settings for seed in args.seeds],
     }
     if args.large:
-        out["large"] = large(args.large, seed=1)
+        out["large"] = large(args.large, 1, *args.large_config)
     text = json.dumps(out, indent=1)
     print(text)
     if args.out:
