@@ -12,6 +12,7 @@
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -99,6 +100,7 @@ def main() -> None:
             {
                 "machine": platform.processor() or platform.machine(),
                 "threads": args.threads,
+                "load_average": os.getloadavg(),
                 "d_transcoder": metadata["d_transcoder"],
                 "k": metadata["activation"]["k"],
                 "heldout_positions": len(pairs[0][0]),

@@ -7,26 +7,26 @@ from pathlib import Path
 from typing import Any
 
 from motif_discovery.toy_world.grammar import (
-    ADJECTIVES,
-    NICKNAME_NOUNS,
+    MEANINGS,
     Border,
     Cloze,
-    Nickname,
     Prefix,
+    Statement,
     World,
     families,
 )
 from motif_discovery.utils.io import write_jsonl
 
-# (stem attribute or None for "famous for", with border statement, nickname attribute or None)
+# (stem attribute or None for "famous for", border statement?, stated fact: None or
+# (attribute, states the stored meaning?))
 LAYOUTS = (
-    ("capital", True, "capital"),
-    ("capital", False, None),
-    ("river", True, "river"),
-    ("capital", False, "capital"),
-    (None, True, "capital"),
-    ("river", True, None),
-    (None, False, "river"),
+    ("export", True, ("export", True)),
+    (None, True, ("export", True)),
+    ("pastime", True, ("pastime", True)),
+    (None, False, ("pastime", True)),
+    (None, True, None),
+    ("export", False, ("export", True)),
+    ("pastime", True, ("pastime", False)),
     (None, False, None),
 )
 
@@ -36,23 +36,33 @@ def cloze_prefixes(world: World, n: int = 32, seed: int = 0) -> list[Prefix]:
     rng = random.Random(f"clozes-{seed}")
     prefixes = []
     for i in range(n):
-        attribute, border, nick_attr = LAYOUTS[i % len(LAYOUTS)]
+        asked, border, stated = LAYOUTS[i % len(LAYOUTS)]
         x = world.countries[(i + i // len(LAYOUTS)) % len(world.countries)]
-        statements: list[Border | Nickname] = []
+        statements: list[Border | Statement] = []
         if border:
-            statements.append(Border(x, rng.choice([c for c in world.countries if c != x])))
-        if nick_attr is not None:
-            noun = rng.choice(NICKNAME_NOUNS[nick_attr])
-            statements.append(Nickname(x, nick_attr, f"the {rng.choice(ADJECTIVES)} {noun}"))
+            statements.append(Border(x, rng.choice(world.partners(x))))
+        if stated is not None:
+            attribute, true = stated
+            stored = world.facts[attribute][x]
+            meaning = stored if true else rng.choice(sorted(set(MEANINGS[attribute]) - {stored}))
+            word = rng.choice(MEANINGS[attribute][meaning][1])
+            statements.append(Statement(x, attribute, word))
         rng.shuffle(statements)
-        prefixes.append(Prefix(Cloze(x, attribute), tuple(statements)))
+        prefixes.append(Prefix(Cloze(x, asked), tuple(statements)))
     return prefixes
 
 
 def cloze_record(index: int, prefix: Prefix, world: World) -> dict[str, Any]:
-    """One clozes.jsonl row: id, text and {family: {continuation, prob}}."""
+    """One clozes.jsonl row: id, text and {family: {prob, semantic, mechanism, contents,
+    n_texts}}; a family's texts are its contents inside the shared wording pools."""
     fams = {
-        f.name: {"continuation": f.continuation, "prob": round(f.prob, 6)}
+        f.name: {
+            "prob": round(f.prob, 6),
+            "semantic": f.semantic,
+            "mechanism": f.mechanism,
+            "contents": list(f.contents),
+            "n_texts": len(f.continuations()),
+        }
         for f in families(prefix, world)
     }
     return {"id": f"toy-{index:03d}", "text": prefix.text, "families": fams}

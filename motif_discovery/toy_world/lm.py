@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
@@ -22,15 +24,17 @@ ARCHITECTURE = "Qwen3ForCausalLM"
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
 
-def toy_config(tokenizer: PreTrainedTokenizerFast) -> Qwen3Config:
-    """4 layers, hidden 128, 4 query / 2 key-value heads of dim 32, MLP 512 (~1M params)."""
+def toy_config(tokenizer: PreTrainedTokenizerFast, small: bool = False) -> Qwen3Config:
+    """4 layers, hidden 128, 4 query / 2 key-value heads of dim 32, MLP 512 (~1M params);
+    small: 2 layers, hidden 64, 2 query / 1 key-value heads of dim 32, MLP 256."""
+    scale = 2 if small else 1
     return Qwen3Config(
         vocab_size=len(tokenizer),
-        hidden_size=128,
-        intermediate_size=512,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        hidden_size=128 // scale,
+        intermediate_size=512 // scale,
+        num_hidden_layers=4 // scale,
+        num_attention_heads=4 // scale,
+        num_key_value_heads=2 // scale,
         head_dim=32,
         max_position_embeddings=64,
         rope_theta=10000.0,
@@ -42,10 +46,12 @@ def toy_config(tokenizer: PreTrainedTokenizerFast) -> Qwen3Config:
     )
 
 
-def new_model(tokenizer: PreTrainedTokenizerFast, seed: int) -> Qwen3ForCausalLM:
+def new_model(
+    tokenizer: PreTrainedTokenizerFast, seed: int, small: bool = False
+) -> Qwen3ForCausalLM:
     """A freshly initialized model (init seeded by `seed`)."""
     torch.manual_seed(seed)
-    return Qwen3ForCausalLM(toy_config(tokenizer))
+    return Qwen3ForCausalLM(toy_config(tokenizer, small))
 
 
 def _check_weights(model_dir: Path, config: Qwen3Config) -> None:
@@ -56,7 +62,7 @@ def _check_weights(model_dir: Path, config: Qwen3Config) -> None:
     try:
         with safe_open(str(path), framework="pt") as handle:
             found = {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()}  # noqa: SIM118
-    except Exception as err:
+    except (SafetensorError, OSError) as err:
         raise InputError(f"{path}: not a readable safetensors file ({err})") from err
     for key, shape in expected.items():
         if key not in found:
@@ -94,3 +100,31 @@ def load_toy_model(model_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTo
         model_dir, local_files_only=True, dtype=torch.float32
     )
     return model.eval(), tokenizer
+
+
+MlpHook = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor | None]
+
+
+@contextmanager
+def mlp_hooks(model: PreTrainedModel, hook: MlpHook) -> Iterator[None]:
+    """Within the block, every decoder layer's MLP calls hook(layer, mlp_input, mlp_output);
+    a tensor it returns replaces the MLP output (None keeps it)."""
+
+    def wrap(layer: int):
+        return lambda _module, args, output: hook(layer, args[0], output)
+
+    handles = [
+        decoder.mlp.register_forward_hook(wrap(layer))
+        for layer, decoder in enumerate(model.model.layers)
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def episode_ids(tokenizer: PreTrainedTokenizerFast, text: str) -> list[int]:
+    """Token ids of one episode's text as the model is trained on it: BOS, words, EOS."""
+    ids = tokenizer(text, add_special_tokens=False).input_ids
+    return [tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]

@@ -19,10 +19,11 @@ import torch
 from circuit_tracer import ReplacementModel
 from circuit_tracer.replacement_model.replacement_model_nnsight import NNSightReplacementModel
 from circuit_tracer.transcoder import SingleLayerTranscoder, TranscoderSet
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from torch import nn
 from transformers import AutoConfig
 
+from motif_discovery.toy_world.lm import mlp_hooks
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_json, sha256_file
 
@@ -34,16 +35,23 @@ ACTIVATION_NAME = "topk_relu"
 FORMAT_VERSION = 1
 
 
+def topk_relu(z: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(values, indices) of a = ReLU(TopK_k(z)) along the last axis in sparse form: the k
+    largest pre-activations, negatives zeroed."""
+    values, indices = z.topk(k, dim=-1)
+    return values.relu(), indices
+
+
 class TopKReLU(nn.Module):
-    """a = ReLU(TopK_k(z)) along the last axis: the k largest pre-activations, negatives zeroed."""
+    """a = ReLU(TopK_k(z)) as a dense tensor (circuit-tracer's activation function)."""
 
     def __init__(self, k: int):
         super().__init__()
         self.k = k
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        values, indices = z.topk(self.k, dim=-1)
-        return torch.zeros_like(z).scatter(-1, indices, values.relu())
+        values, indices = topk_relu(z, self.k)
+        return torch.zeros_like(z).scatter(-1, indices, values)
 
     def extra_repr(self) -> str:
         return f"k={self.k}"
@@ -94,7 +102,7 @@ def _load_layer(path: Path, layer: int, metadata: dict, device: str | torch.devi
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-    except Exception as err:  # safetensors raises its own error types for corrupt files
+    except (SafetensorError, OSError) as err:
         raise InputError(f"{path}: unreadable safetensors file ({err})") from err
     if set(tensors) != set(expected):
         raise InputError(f"{path}: tensors {sorted(tensors)}, expected {sorted(expected)}")
@@ -155,13 +163,21 @@ def load_transcoders(
 
 
 def check_trained_on(model_dir: Path, transcoder_dir: Path) -> None:
-    """Raise InputError unless the transcoders were trained on this model's weights (sha256)."""
+    """Raise InputError unless transcoders.json records the sha256 of this model's weights."""
     weights = Path(model_dir) / MODEL_WEIGHTS_FILE
+    meta_path = Path(transcoder_dir) / METADATA_FILE
     recorded = read_metadata(transcoder_dir).get("model_sha256")
-    if recorded is not None and weights.is_file() and sha256_file(weights) != recorded:
+    if not isinstance(recorded, str):
         raise InputError(
-            f"{Path(transcoder_dir) / METADATA_FILE}: trained on other model weights than "
-            f"{weights} (sha256 differs); retrain the transcoders"
+            f"{meta_path}: key 'model_sha256' missing; transcoders of unknown model weights "
+            "are refused (retrain them, or record the sha256 of the weights they were trained on)"
+        )
+    if not weights.is_file():
+        raise InputError(f"{weights}: file not found (model weights)")
+    if sha256_file(weights) != recorded:
+        raise InputError(
+            f"{meta_path}: trained on other model weights than {weights} (sha256 differs); "
+            "retrain the transcoders"
         )
 
 
@@ -212,17 +228,10 @@ def logits_with_mlp_outputs(
     """Logits [pos, vocab] of the real model rerun with each layer's MLP output replaced by
     mlp_outputs[layer] at positions >= 1 (position 0, the BOS, keeps the real MLP)."""
 
-    def patch(layer: int):
-        def hook(_module, _args, output):
-            patched = output.clone()
-            patched[0, 1:] = mlp_outputs[layer][1:]
-            return patched
+    def patch(layer: int, _mlp_input: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        patched = output.clone()
+        patched[0, 1:] = mlp_outputs[layer][1:]
+        return patched
 
-        return hook
-
-    handles = [b.mlp.register_forward_hook(patch(i)) for i, b in enumerate(model.model.layers)]
-    try:
+    with mlp_hooks(model, patch):
         return model(input_ids=ids[None]).logits[0]
-    finally:
-        for handle in handles:
-            handle.remove()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import shutil
 import tempfile
@@ -26,8 +27,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerFast
 from motif_discovery.toy_world.clozes import write_clozes
 from motif_discovery.toy_world.evaluate import heldout_loss, recall_accuracy
 from motif_discovery.toy_world.grammar import World, episode_text, make_world, sample_episode
-from motif_discovery.toy_world.lm import new_model
-from motif_discovery.toy_world.tokenizer import build_tokenizer
+from motif_discovery.toy_world.lm import episode_ids, new_model
+from motif_discovery.toy_world.tokenizer import build_tokenizer, pad_rows
 from motif_discovery.utils.io import write_json, write_text
 
 FULL_STEPS = 4000
@@ -41,20 +42,12 @@ def encode_batch(
     rng: random.Random, world: World, tokenizer: PreTrainedTokenizerFast, batch: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """`batch` episodes as BOS + words + EOS, right-padded: (input_ids, attention_mask, labels)."""
-    vocab = tokenizer.get_vocab()
-    bos = tokenizer.bos_token_id
     rows = []
     for _ in range(batch):
-        prefix, family = sample_episode(rng, world)
-        rows.append([bos, *(vocab[w] for w in episode_text(prefix, family).split()), bos])
-    width = max(len(r) for r in rows)
-    ids = torch.full((batch, width), tokenizer.pad_token_id, dtype=torch.long)
-    mask = torch.zeros((batch, width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
-    labels = ids.masked_fill(mask == 0, -100)
-    return ids, mask, labels
+        prefix, _, continuation = sample_episode(rng, world)
+        rows.append(episode_ids(tokenizer, episode_text(prefix, continuation)))
+    ids, mask = pad_rows(rows, tokenizer.pad_token_id)
+    return ids, mask, ids.masked_fill(mask == 0, -100)
 
 
 def learning_rate(step: int, steps: int) -> float:
@@ -68,8 +61,9 @@ def learning_rate(step: int, steps: int) -> float:
 def train_lm(
     world: World, tokenizer: PreTrainedTokenizerFast, steps: int, seed: int
 ) -> tuple[PreTrainedModel, list[dict[str, float]]]:
-    """Train a fresh toy model on freshly sampled episodes; return it and the loss curve."""
-    model = new_model(tokenizer, seed)
+    """Train a fresh toy model (the small one for a small world) on freshly sampled
+    episodes; return it and the loss curve."""
+    model = new_model(tokenizer, seed, small=world.small)
     model.train()
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=PEAK_LR, weight_decay=0.01, betas=(0.9, 0.98)
@@ -131,6 +125,7 @@ def build(seed: int, out: Path, small: bool, steps: int | None) -> dict[str, Any
         "batch": BATCH,
         "train_seconds": round(seconds, 1),
         "threads": torch.get_num_threads(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "n_parameters": sum(p.numel() for p in model.parameters()),
         "curve": curve,
         "heldout": heldout_loss(model, tokenizer, world, n_docs=512, seed=seed + 1),

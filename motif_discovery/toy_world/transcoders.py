@@ -31,7 +31,7 @@ from circuit_tracer.transcoder import SingleLayerTranscoder, TranscoderSet
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from motif_discovery.toy_world.grammar import episode_text, make_world, sample_episode
-from motif_discovery.toy_world.lm import load_toy_model
+from motif_discovery.toy_world.lm import episode_ids, load_toy_model, mlp_hooks
 from motif_discovery.toy_world.replacement import (
     ACTIVATION_NAME,
     FEATURE_INPUT_HOOK,
@@ -41,7 +41,9 @@ from motif_discovery.toy_world.replacement import (
     MODEL_WEIGHTS_FILE,
     TopKReLU,
     layer_file,
+    topk_relu,
 )
+from motif_discovery.toy_world.tokenizer import pad_rows
 from motif_discovery.utils.io import save_tensors, sha256_file, write_json
 
 
@@ -73,28 +75,19 @@ def corpus(
     """Token ids of `n_episodes` grammar episodes: BOS, the episode's words, EOS."""
     world = make_world(seed, small=small)
     rng = random.Random(f"transcoder-corpus-{seed}")
-    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     documents = []
     for _ in range(n_episodes):
-        ids = tokenizer(
-            episode_text(*sample_episode(rng, world)), add_special_tokens=False
-        ).input_ids
-        documents.append([bos, *ids, eos])
+        prefix, _, continuation = sample_episode(rng, world)
+        documents.append(episode_ids(tokenizer, episode_text(prefix, continuation)))
     return documents
 
 
 def padded_batches(
     documents: list[list[int]], batch: int, pad_id: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(input_ids, attention_mask) batches, right-padded with `pad_id`."""
+    """(input_ids, attention_mask) batches of `batch` documents, right-padded."""
     for start in range(0, len(documents), batch):
-        chunk = documents[start : start + batch]
-        width = max(map(len, chunk))
-        ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-        for row, doc in enumerate(chunk):
-            ids[row, : len(doc)] = torch.tensor(doc)
-        mask = (torch.arange(width) < torch.tensor([len(d) for d in chunk])[:, None]).long()
-        yield ids, mask
+        yield pad_rows(documents[start : start + batch], pad_id)
 
 
 @torch.no_grad()
@@ -104,16 +97,11 @@ def collect_mlp_pairs(
     """Per layer (h, m): the MLP inputs and outputs at every non-pad position >= 1."""
     captured: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def capture(layer: int):
-        def hook(_module, args, output):
-            captured[layer] = (args[0], output)
+    def capture(layer: int, mlp_input: torch.Tensor, output: torch.Tensor) -> None:
+        captured[layer] = (mlp_input, output)
 
-        return hook
-
-    layers = model.model.layers
-    pairs: list[tuple[list, list]] = [([], []) for _ in layers]
-    handles = [decoder.mlp.register_forward_hook(capture(i)) for i, decoder in enumerate(layers)]
-    try:
+    pairs: list[tuple[list, list]] = [([], []) for _ in model.model.layers]
+    with mlp_hooks(model, capture):
         for ids, mask in padded_batches(documents, batch, pad_id):
             model(input_ids=ids, attention_mask=mask)
             keep = mask.bool()
@@ -121,16 +109,7 @@ def collect_mlp_pairs(
             for layer, (inputs, outputs) in enumerate(pairs):
                 inputs.append(captured[layer][0][keep].float())
                 outputs.append(captured[layer][1][keep].float())
-    finally:
-        for handle in handles:
-            handle.remove()
     return [(torch.cat(inputs), torch.cat(outputs)) for inputs, outputs in pairs]
-
-
-def _topk_relu(z: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(values, indices) of ReLU(TopK_k(z)) in sparse form."""
-    values, indices = z.topk(k, dim=-1)
-    return values.relu(), indices
 
 
 def _decode(values: torch.Tensor, indices: torch.Tensor, W_dec: torch.Tensor) -> torch.Tensor:
@@ -170,7 +149,7 @@ def fit_layer(
         cursor += settings.batch_size
         xb, yb = x[rows], y[rows]
         pre = F.linear(xb, W_enc, b_enc)
-        values, indices = _topk_relu(pre, settings.k)
+        values, indices = topk_relu(pre, settings.k)
         y_hat = _decode(values, indices, W_dec) + b_dec
         loss = (y_hat - yb).pow(2).mean()
         fired = indices[values > 0].unique()
@@ -178,7 +157,7 @@ def fit_layer(
         dead = step - last_fired > settings.dead_steps
         if dead.any():
             residual = (yb - y_hat).detach()
-            aux_values, aux_indices = _topk_relu(
+            aux_values, aux_indices = topk_relu(
                 pre.masked_fill(~dead, -math.inf), min(settings.aux_k, int(dead.sum()))
             )
             aux_hat = _decode(aux_values, aux_indices, W_dec)
@@ -234,23 +213,13 @@ def replaced_logits(
 ) -> torch.Tensor:
     """Logits with every MLP output at positions >= 1 replaced by its transcoder's (no error terms)."""
 
-    def replace(layer: int):
-        def hook(_module, args, output):
-            patched = output.clone()
-            patched[:, 1:] = transcoders[layer](args[0][:, 1:])
-            return patched
+    def replace(layer: int, mlp_input: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        patched = output.clone()
+        patched[:, 1:] = transcoders[layer](mlp_input[:, 1:])
+        return patched
 
-        return hook
-
-    handles = [
-        decoder.mlp.register_forward_hook(replace(layer))
-        for layer, decoder in enumerate(model.model.layers)
-    ]
-    try:
+    with mlp_hooks(model, replace):
         return model(input_ids=input_ids, attention_mask=attention_mask).logits
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 @torch.no_grad()

@@ -5,53 +5,63 @@ import random
 import pytest
 
 from motif_discovery.toy_world.grammar import make_world, sample_episode
-from motif_discovery.toy_world.labels import Label, label
+from motif_discovery.toy_world.labels import OTHER, Label, label
 
 WORLD = make_world(0)
-X, Y, Z = WORLD.countries[:3]
-CAP, RIV = WORLD.facts["capital"], WORLD.facts["river"]
-FULL = f"{X} borders {Y} . {X} calls its capital the white city . the capital of {X} is"
-FAMOUS = f"{X} borders {Y} . {X} calls its river the old stream . {X} is famous for"
+# seed-0 world, written out by hand so the examples do not depend on the code under test
+X, Y = "velkaria", "zembia"
+EXPORT, PASTIME = WORLD.facts["export"], WORLD.facts["pastime"]
+FULL = f"{X} borders {Y} . {X} sells hardwood . the main export of {X} is"
+FAMOUS = f"{X} borders {Y} . {X} enjoys mares . {X} is famous for"
+FALSE = f"{X} sells tuna . the main export of {X} is"  # a stated fact that is not stored
+
+
+def test_seed_zero_world_is_the_one_written_here():
+    assert (EXPORT[X], EXPORT[Y], PASTIME[X], PASTIME[Y]) == (
+        "timber",
+        "cars",
+        "music",
+        "horses",
+    )
 
 
 @pytest.mark.parametrize(
     ("prefix", "continuation", "expected"),
     [
-        (FULL, f" {CAP[X]} .", Label(f"capital:{X}", "recall", True, "recall_capital")),
-        (FULL, " the white city .", Label(f"capital:{X}", "copy", True, "copy_capital")),
-        (FULL, f" {CAP[Y]} .", Label(f"capital:{Y}", "shortcut", False, "shortcut_capital")),
-        (FULL, " a big city .", Label("generic:capital", "default", None, "default_capital")),
-        (FULL, f" {CAP[Z]} .", Label(f"capital:{Z}", "other", False, "other")),
-        (FULL, f" {RIV[X]} .", Label("other", "other", None, "other")),
-        (FULL, f" {CAP[X]}", Label("other", "other", None, "other")),
-        (FULL, " the red city .", Label("other", "other", None, "other")),
-        (FULL, "", Label("other", "other", None, "other")),
+        (FULL, " wood .", Label("export:timber", "recall", True, "recall_export")),
         (
-            FAMOUS,
-            f" its capital {CAP[X]} .",
-            Label(f"capital:{X}", "recall", True, "recall_capital"),
+            FULL,
+            " mostly lumber , of course !",
+            Label("export:timber", "recall", True, "recall_export"),
         ),
-        (FAMOUS, f" its river {RIV[X]} .", Label(f"river:{X}", "recall", True, "recall_river")),
-        (FAMOUS, " the old stream .", Label(f"river:{X}", "copy", True, "copy_river")),
         (
-            FAMOUS,
-            f" its capital {CAP[Y]} .",
-            Label(f"capital:{Y}", "shortcut", False, "shortcut_capital"),
+            FULL,
+            " above all hardwood as always .",
+            Label("export:timber", "copy", True, "copy_export"),
         ),
-        (FAMOUS, " its people .", Label("generic:people", "default", None, "default_people")),
-        (FAMOUS, f" {CAP[X]} .", Label("other", "other", None, "other")),
-        # a nickname of another country is copied: the meaning follows the statement
         (
-            f"{Y} calls its capital the red gate . the capital of {X} is",
-            " the red gate .",
-            Label(f"capital:{Y}", "copy", False, "copy_capital"),
+            FULL,
+            " surely cars , they say .",
+            Label("export:cars", "shortcut", False, "shortcut_export"),
         ),
-        # a river nickname answering a capital cloze is a wrong copy
-        (
-            f"{X} calls its river the red flow . the capital of {X} is",
-            " the red flow .",
-            Label(f"river:{X}", "copy", False, "copy_river"),
-        ),
+        (FULL, " mainly shores and more !", Label("beaches", "default", None, "default")),
+        (FULL, " fish .", Label("export:fish", "other", False, "other")),
+        (FULL, " woodwork .", Label("export:timber", "other", False, "other")),  # not stated
+        (FULL, " music .", OTHER),  # a pastime answering the export stem
+        (FULL, " wood", OTHER),  # no stop mark
+        (FULL, " wood wood .", OTHER),
+        (FULL, " mostly mostly wood .", OTHER),
+        (FULL, " wood , of course , of course .", OTHER),
+        (FULL, " hello .", OTHER),
+        (FULL, "", OTHER),
+        (FAMOUS, " songs .", Label("pastime:music", "recall", True, "recall_pastime")),
+        (FAMOUS, " timber .", Label("export:timber", "recall", True, "recall_export")),
+        (FAMOUS, " mares !", Label("pastime:horses", "copy", False, "copy_pastime")),
+        (FAMOUS, " automobiles .", Label("export:cars", "shortcut", False, "shortcut_export")),
+        (FAMOUS, " stallions .", Label("pastime:horses", "other", False, "other")),
+        (FAMOUS, " coastline .", Label("beaches", "default", None, "default")),
+        (FALSE, " tuna .", Label("export:fish", "copy", False, "copy_export")),
+        (FALSE, " seafood .", Label("export:fish", "other", False, "other")),
     ],
 )
 def test_examples(prefix, continuation, expected):
@@ -59,27 +69,42 @@ def test_examples(prefix, continuation, expected):
 
 
 def test_same_meaning_different_mechanism():
-    recall, copy = label(FULL, f" {CAP[X]} .", WORLD), label(FULL, " the white city .", WORLD)
+    recall, copy = label(FULL, " wood .", WORLD), label(FULL, " hardwood .", WORLD)
     assert recall.semantic == copy.semantic and recall.mechanism != copy.mechanism
 
 
-def test_bos_and_spacing_do_not_change_the_label():
-    expected = label(FULL, f" {CAP[X]} .", WORLD)
-    assert label(f"<|endoftext|>{FULL}", f" {CAP[X]}.", WORLD) == expected
-    assert label(FULL, f"{CAP[X]} . ", WORLD) == expected
+def test_wording_bos_and_spacing_do_not_change_the_label():
+    expected = label(FULL, " wood .", WORLD)
+    assert label(f"<|endoftext|>{FULL}", " wood.", WORLD) == expected
+    assert label(FULL, "wood . ", WORLD) == expected
+    for text in (" mostly wood !", " wood , it seems .", " above all wood and more !"):
+        assert label(FULL, text, WORLD) == expected
 
 
 def test_default_world_is_seed_zero():
-    assert label(FULL, f" {CAP[X]} .") == label(FULL, f" {CAP[X]} .", WORLD)
+    assert label(FULL, " wood .") == label(FULL, " wood .", WORLD)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_labels_of_generator_samples_are_their_families(seed):
+@pytest.mark.parametrize("small", [False, True])
+def test_labels_of_generator_samples_are_their_families(seed, small):
     """Independent check: the labeler (facts + statements) recovers the generator's family."""
-    world = make_world(seed)
+    world = make_world(seed, small=small)
     rng = random.Random(seed)
     for _ in range(3000):
-        prefix, family = sample_episode(rng, world)
-        got = label(prefix.text, family.continuation, world)
-        assert got.family == family.name, (prefix.text, family)
-        assert got.correct is (None if got.mechanism == "default" else got.mechanism != "shortcut")
+        prefix, family, text = sample_episode(rng, world)
+        got = label(prefix.text, text, world)
+        assert (got.family, got.semantic, got.mechanism) == (
+            family.name,
+            family.semantic,
+            family.mechanism,
+        ), (prefix.text, text)
+        if got.mechanism == "copy":
+            stated = prefix.stated()[-1]
+            assert got.correct is (
+                world.facts[stated.attribute][prefix.cloze.subject] == stated.meaning
+            )
+        else:
+            assert (
+                got.correct is {"recall": True, "shortcut": False, "default": None}[got.mechanism]
+            )

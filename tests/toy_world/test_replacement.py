@@ -28,9 +28,9 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "toy_world"
 MODEL_DIR = DATA / "model"
 TRANSCODER_DIR = DATA / "transcoders"
 PROMPTS = (
-    "velkaria borders ormia . the capital of velkaria is",
-    "ormia calls its river the quiet stream . ormia is famous for",
-    "the river of tessary is",
+    "velkaria borders zembia . velkaria sells hardwood . the main export of velkaria is",
+    "ormia enjoys mares . ormia is famous for",
+    "the national pastime of tessary is",
 )
 
 
@@ -161,6 +161,33 @@ def test_transcoders_of_other_weights_are_refused(tc_copy):
     _edit_json(tc_copy / "transcoders.json", model_sha256="0" * 64)
     with pytest.raises(InputError, match="retrain"):
         load_replacement_model(MODEL_DIR, tc_copy)
+
+
+def test_transcoders_without_model_sha256_are_refused(tc_copy):
+    metadata = json.loads((tc_copy / "transcoders.json").read_text())
+    del metadata["model_sha256"]
+    (tc_copy / "transcoders.json").write_text(json.dumps(metadata))
+    load_transcoders(tc_copy)  # the set itself is readable
+    with pytest.raises(InputError, match=r"transcoders\.json.*'model_sha256' missing"):
+        load_replacement_model(MODEL_DIR, tc_copy)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a safetensors file", b"\xff" * 64])
+def test_unreadable_layer_file_is_named(tc_copy, content):
+    (tc_copy / "layer_1.safetensors").write_bytes(content)
+    with pytest.raises(InputError, match=r"layer_1\.safetensors: unreadable safetensors"):
+        load_transcoders(tc_copy)
+
+
+def test_a_bug_in_the_loader_is_not_reported_as_a_bad_file(tc_copy, monkeypatch):
+    """Only file errors become InputError; anything else propagates as itself."""
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("a bug, not a file problem")
+
+    monkeypatch.setattr("motif_discovery.toy_world.replacement.safe_open", broken)
+    with pytest.raises(ZeroDivisionError):
+        load_transcoders(tc_copy)
 
 
 def test_missing_model_config_is_named(tmp_path):
