@@ -14,12 +14,14 @@ With clustering.beta = "path", the beta path of each gamma instead (beta_path_fi
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from motif_discovery.clustering.baselines import BaselineInputs, baseline_assignments
@@ -61,6 +63,21 @@ class ConfigOutcome:
     baseline_assign: dict[str, list[int]]
 
 
+@contextmanager
+def one_thread():
+    """Run the block on one thread (torch's intra-op pool, BLAS and OpenMP), then restore.
+    Stage 5 is many small operations; on a shared 2-core machine two threads made the sweep
+    ten times and the baselines up to a hundred times more CPU-hungry (OpenMP waits;
+    benchmarks/bench_clustering.py), for little gain on a quiet one."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def config_name(beta: float, gamma: float) -> str:
     """File stem of one (beta, gamma) result (repr: distinct floats, distinct names)."""
     return f"beta{beta!r}_gamma{gamma!r}"
@@ -97,7 +114,8 @@ def cluster_features(
     p = features.p.to(device=device, dtype=dtype)
     labels = features.labels or None
     configs = grid(clustering.beta, clustering.gamma)
-    with tqdm(total=0, desc=f"stage 5 {features.prefix_id}", leave=False) as bar:
+    bar = tqdm(total=0, desc=f"stage 5 {features.prefix_id}", leave=False)
+    with bar, one_thread():
         results = run_sweep(e, a, p, configs, settings, progress=bar)
         by_K: dict[int, dict[str, tuple[np.ndarray, ObjectiveTerms, dict]]] = {}
         if clustering.baselines:

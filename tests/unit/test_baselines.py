@@ -189,3 +189,31 @@ def test_a_smaller_grid_says_which_earlier_results_it_removes(crossed, tmp_path,
         written = stage.write_prefix(tmp_path, crossed, outcomes, K_clamp=10)
     assert not stale.exists() and stale not in written
     assert stale.name in caplog.text and "removing 1 result file" in caplog.text
+
+
+def test_stage_computes_on_one_thread_and_restores_the_setting(crossed, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from motif_discovery.clustering import stage
+    from motif_discovery.utils.config import load_config
+
+    config = load_config(
+        overrides=["clustering.beta=1.0", "clustering.gamma=0.5", 'clustering.baselines=["KM-S"]']
+    )
+    seen = []
+    run_sweep = stage.run_sweep
+
+    def spy(*args, **kwargs):
+        seen.append((torch.get_num_threads(), [p["num_threads"] for p in threadpool_info()]))
+        return run_sweep(*args, **kwargs)
+
+    monkeypatch.setattr(stage, "run_sweep", spy)
+    torch.set_num_threads(2)
+    try:
+        stage.cluster_features(
+            crossed, config.clustering, stage.sweep_settings(config), "cpu", torch.float32
+        )
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    assert seen[0][0] == 1 and set(seen[0][1]) <= {1}
