@@ -2,5 +2,6 @@
 
 grammar (world, generator, planted families), labels (ground-truth labeler), tokenizer,
 lm (config and checked loader), clozes (pipeline prefixes), train (rebuild from a seed),
-evaluate (model vs generator), transcoders and replacement (per-layer transcoders).
+evaluate (model vs generator), semantic (a sentence embedder's view of the planted texts),
+transcoders and replacement (per-layer transcoders).
 """
