@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import sklearn
 import torch
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from torch import Tensor
 
 from motif_discovery.clustering.centres import m_step
@@ -36,14 +34,60 @@ def _as_array(labels: Labels) -> np.ndarray:
     return np.asarray(labels)
 
 
+def contingency(labels_true: Labels, labels_pred: Labels) -> np.ndarray:
+    """n_ij = number of items with the i-th true label and the j-th predicted label (int64)."""
+    _, t = np.unique(_as_array(labels_true), return_inverse=True)
+    _, c = np.unique(_as_array(labels_pred), return_inverse=True)
+    if t.shape != c.shape:
+        raise InputError(f"labels: {t.shape[0]} true vs {c.shape[0]} predicted")
+    rows, cols = int(t.max(initial=-1)) + 1, int(c.max(initial=-1)) + 1
+    return np.bincount(t * cols + c, minlength=rows * cols).reshape(rows, cols).astype(np.int64)
+
+
+def ari_of(table: np.ndarray) -> float:
+    """Adjusted Rand index from the contingency table, over pairs of items: tp (same label,
+    same cluster), fp, fn, tn; ARI = 2 (tp tn - fn fp) / ((tp + fn)(fn + tn) + (tp + fp)(fp + tn)),
+    1 when no pair disagrees (fn = fp = 0)."""
+    n = int(table.sum())
+    same_both = int((table * table).sum())
+    tp = same_both - n
+    fp = int((table @ table.sum(0)).sum()) - same_both
+    fn = int((table.T @ table.sum(1)).sum()) - same_both
+    tn = n * n - fp - fn - same_both
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+
+
+def nmi_of(table: np.ndarray) -> float:
+    """Normalized mutual information from the contingency table, arithmetic normalization:
+    MI / ((H_true + H_pred) / 2), MI = sum_ij (n_ij / N) ln(N n_ij / (a_i b_j)) (a, b the row
+    and column sums), at most 1 (rounding); 1 when both labelings have one label, 0 when MI = 0."""
+    n = table.sum()
+    a, b = table.sum(1), table.sum(0)
+    if a.shape[0] == b.shape[0] == 1 or n == 0:
+        return 1.0
+    i, j = np.nonzero(table)
+    nij = table[i, j].astype(np.float64)
+    mi = max(0.0, float((nij / n * np.log(n * nij / (a[i] * b[j]).astype(np.float64))).sum()))
+    if mi == 0.0:
+        return 0.0
+
+    def entropy(counts: np.ndarray) -> float:
+        q = counts[counts > 0] / n
+        return float(-(q * np.log(q)).sum())
+
+    return min(1.0, mi / max((entropy(a) + entropy(b)) / 2, float(np.finfo(np.float64).eps)))
+
+
 def ari(labels_true: Labels, labels_pred: Labels) -> float:
-    """Adjusted Rand index (sklearn)."""
-    return float(adjusted_rand_score(_as_array(labels_true), _as_array(labels_pred)))
+    """Adjusted Rand index (Hubert & Arabie; sklearn's definition)."""
+    return ari_of(contingency(labels_true, labels_pred))
 
 
 def nmi(labels_true: Labels, labels_pred: Labels) -> float:
     """Normalized mutual information, arithmetic mean normalization (sklearn's default)."""
-    return float(normalized_mutual_info_score(_as_array(labels_true), _as_array(labels_pred)))
+    return nmi_of(contingency(labels_true, labels_pred))
 
 
 def compact_labels(assign: Labels) -> tuple[np.ndarray, int]:
@@ -118,11 +162,11 @@ def label_scores(assign: Labels, labels: Labels | Mapping[str, Labels] | None) -
         return {}
     named = labels.items() if isinstance(labels, Mapping) else [("", labels)]
     out: dict[str, float] = {}
-    with sklearn.config_context(skip_parameter_validation=True):
-        for name, truth in named:
-            suffix = f"_{name}" if name else ""
-            out[f"ARI{suffix}"] = ari(truth, assign)
-            out[f"NMI{suffix}"] = nmi(truth, assign)
+    for name, truth in named:
+        suffix = f"_{name}" if name else ""
+        table = contingency(truth, assign)
+        out[f"ARI{suffix}"] = ari_of(table)
+        out[f"NMI{suffix}"] = nmi_of(table)
     return out
 
 

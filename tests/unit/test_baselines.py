@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -217,3 +219,22 @@ def test_stage_computes_on_one_thread_and_restores_the_setting(crossed, monkeypa
     finally:
         torch.set_num_threads(1)
     assert seen[0][0] == 1 and set(seen[0][1]) <= {1}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    k_true=st.integers(1, 5),
+    k_pred=st.integers(1, 7),
+    seed=st.integers(0, 10_000),
+)
+def test_ari_and_nmi_from_one_contingency_table_match_sklearn(n, k_true, k_pred, seed):
+    """One contingency table per labeling gives sklearn's ARI and NMI, edge cases included
+    (one label on either side, identical labelings)."""
+    from motif_discovery.clustering.metrics import ari, nmi
+
+    rng = np.random.default_rng(seed)
+    truth, pred = rng.integers(0, k_true, n), rng.integers(0, k_pred, n)
+    for t, p in ((truth, pred), (truth, truth), (truth, np.zeros(n, dtype=int)), (pred, truth)):
+        assert ari(t, p) == pytest.approx(adjusted_rand_score(t, p), abs=1e-12)
+        assert nmi(t, p) == pytest.approx(normalized_mutual_info_score(t, p), abs=1e-12)
