@@ -17,6 +17,7 @@ from motif_discovery.clustering.initialize import Problem, State, tensor_bytes
 from motif_discovery.clustering.median_index import MotifOrder, crossing, membership_key
 from motif_discovery.clustering.rd_objective import (
     Rows,
+    assign_by_cost,
     assignment_score,
     entropy,
     l1_distances,
@@ -248,7 +249,7 @@ def lloyd_refine(
         L_split = float(rate(prior).sum() + (m.w.double() * own).sum())
         if step == problem.lloyd_steps:
             break
-        new = assignment_score(prior, cost).argmin(1) == 0
+        new = assign_by_cost(cost, prior) == 0
         if torch.equal(new, half) or not 0 < int(new.sum()) < m.w.shape[0]:
             break
         if any(torch.equal(canonical(new), v) for v in visited):

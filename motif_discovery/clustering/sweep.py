@@ -27,9 +27,6 @@ from motif_discovery.clustering.settings import FitSettings
 
 log = logging.getLogger(__name__)
 
-# The settings object under the name the sweep's callers know.
-SweepSettings = FitSettings
-
 
 def grid(betas: float | list[float], gammas: float | list[float]) -> list[tuple[float, float]]:
     """All (beta, gamma) pairs, beta-major."""

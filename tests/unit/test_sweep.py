@@ -5,7 +5,8 @@ import pytest
 from motif_discovery.clustering.em_loop import fit_rd
 from motif_discovery.clustering.metrics import evaluate_partition
 from motif_discovery.clustering.rd_objective import view_weights
-from motif_discovery.clustering.sweep import SweepSettings, grid, run_sweep
+from motif_discovery.clustering.settings import FitSettings
+from motif_discovery.clustering.sweep import grid, run_sweep
 from tests.planted import planted
 
 
@@ -23,7 +24,7 @@ def test_grid_is_beta_major():
 def test_shared_sweep_dominates_cold_fits(seed):
     e, a, p = data(seed)
     configs = grid([0.5, 1.0, 2.0, 4.0], [0.1, 0.5, 0.9])
-    results = run_sweep(e, a, p, configs, SweepSettings(), progress=False)
+    results = run_sweep(e, a, p, configs, FitSettings(), progress=False)
     partitions = [r.assign for r in results.values()]
     for beta, gamma in configs:
         r = results[(beta, gamma)]
@@ -41,7 +42,7 @@ def test_shared_sweep_dominates_cold_fits(seed):
 def test_spherical_sweep_terminates_and_keeps_cold_results_when_restarts_fail():
     e, a, p = data(2)
     configs = grid([0.5, 2.0], [0.3, 0.7])
-    settings = SweepSettings(semantic_center="spherical")
+    settings = FitSettings(semantic_center="spherical")
     results = run_sweep(e, a, p, configs, settings, progress=False)
     for cfg in configs:
         cold = fit_rd(e.clone(), a.clone(), p, *cfg, semantic_center="spherical")
@@ -66,5 +67,5 @@ def test_one_progress_bar_counts_every_fit_restarts_included(monkeypatch):
     e, a, p = data(0)
     configs = grid([0.5, 4.0], [0.1, 0.9])
     with tqdm(total=0, file=io.StringIO()) as bar:
-        run_sweep(e, a, p, configs, SweepSettings(), progress=bar)
+        run_sweep(e, a, p, configs, FitSettings(), progress=bar)
         assert bar.n == bar.total == len(fits) >= len(configs)
