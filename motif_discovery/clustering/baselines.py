@@ -1,4 +1,4 @@
-"""Baselines on RD's inputs with RD's K (SPEC stage 5, "Baselines").
+"""Baselines on RD's inputs with RD's K (docs/method.md, stage 5, "Baselines and D_gamma").
 
 - "Single": every continuation in one motif (K = 1).
 - "KM-S" (the paper's KM-Sem): sklearn KMeans on the semantic view e, k-means++,

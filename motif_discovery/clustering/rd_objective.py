@@ -1,4 +1,4 @@
-"""The rate-distortion objective L = H(C) + beta_e D_e + beta_a D_a (SPEC stage 5)."""
+"""The rate-distortion objective L = H(C) + beta_e D_e + beta_a D_a (docs/method.md, stage 5)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ and its mechanism (attribution view):
 - raw a_n = shared baseline (the same coordinates in every row, which H_0 removes)
   + the mechanism's pattern (a few signed coordinates, each active with probability
   `p_active`, amplitude jittered) + sparse noise (`n_spurious` random coordinates per row,
-  Laplace values). Then stage 4's preprocessing (SPEC "Attribution view"):
+  Laplace values). Then stage 4's preprocessing (docs/method.md, "Stage 4 — the two views"):
   H_0 = P-weighted coordinatewise median of the raw a_n, s = sqrt(mean_n ||a_n - H_0||^2),
   a_n <- (a_n - H_0) / s.
 - P_n ~ lognormal(0, 1): positive and skewed; stored raw (not normalized).
