@@ -73,10 +73,16 @@ def m_step(
     w[assign, torch.arange(e.shape[0], device=e.device)] = p
     mu_e = semantic_centre(w @ e, w.sum(1), semantic_center)
     mu_a = torch.empty(K, a.shape[1], dtype=a.dtype, device=a.device)
+    cols = None
+    if index.on_cpu:
+        cols = index.partition_undecided(assign.numpy(), p.double().numpy(), K)
     for k in range(K):
         members = torch.nonzero(assign == k).flatten()
-        motif = index.order(members)
-        mu_a[k] = index.medians(motif, p[members][None]).to(a.device)[0]
+        motif, w = index.order(members), p[members][None]
+        if cols is None:
+            mu_a[k] = index.medians(motif, w).to(a.device)[0]
+        else:
+            mu_a[k] = index.medians_at(motif, w, cols[k])[0]
     return Centres(mu_e, mu_a, prior)
 
 

@@ -236,6 +236,29 @@ class MedianIndex:
         zero = (sides[:, :d] < half) & (sides[:, d:] < half)
         return np.flatnonzero(~zero.all(0))
 
+    def partition_undecided(
+        self, assign: np.ndarray, p: np.ndarray, K: int
+    ) -> list[np.ndarray] | None:
+        """undecided() of every motif k of a partition, weighted by p: W_+ and W_- of all
+        motifs and columns from weighted counts over a's nonzeros (in row chunks)."""
+        signs = self.signs
+        if signs is None:
+            return None
+        n, d = signs.shape
+        positive, negative = np.zeros(K * d), np.zeros(K * d)
+        step = max(1, n * CHUNK_ELEMENTS // max(1, signs.nnz))
+        for r0 in range(0, n, step):
+            r1 = min(n, r0 + step)
+            lo, hi = signs.indptr[r0], signs.indptr[r1]
+            rows = np.repeat(np.arange(r0, r1), np.diff(signs.indptr[r0 : r1 + 1]))
+            key = assign[rows].astype(np.int64) * d + signs.indices[lo:hi]
+            up = signs.data[lo:hi] > 0
+            positive += np.bincount(key[up], weights=p[rows[up]], minlength=K * d)
+            negative += np.bincount(key[~up], weights=p[rows[~up]], minlength=K * d)
+        half = np.bincount(assign, weights=p, minlength=K)[:, None] / 2 * (1 - SPARSE_MARGIN)
+        zero = (positive.reshape(K, d) < half) & (negative.reshape(K, d) < half)
+        return [np.flatnonzero(~row) for row in zero]
+
     def order(self, members: Tensor) -> MotifOrder:
         """The cached MotifOrder of a sorted member set (columns sorted on first use)."""
         key = membership_key(members)
@@ -311,11 +334,14 @@ class MedianIndex:
             x = self.a[motif.members]
             order = torch.argsort(x, dim=0)
             return torch.stack([weighted_median_sorted(x, order, w) for w in weights])
+        return self.medians_at(motif, weights, self.undecided(motif, weights.double().numpy()))
+
+    def medians_at(self, motif: MotifOrder, weights: Tensor, cols: np.ndarray | None) -> Tensor:
+        """medians() given the columns whose median may be nonzero (None: every column; CPU)."""
         m = motif.members.numpy()
         ws = [self._weights(w) for w in weights]
         half = weights.double().sum(1).numpy() / 2
         out = np.zeros((len(ws), self.a.shape[1]), dtype=self.a_np.dtype)
-        cols = self.undecided(motif, weights.double().numpy())
         for chunk, order in self._chunks(motif, cols):
             rows = np.arange(order.shape[0])
             for h, w in enumerate(ws):

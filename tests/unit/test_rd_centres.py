@@ -195,3 +195,25 @@ def test_medians_of_sparse_attributions_skip_no_nonzero_median(seed):
     subset = torch.tensor(np.sort(rng.choice(n, 37, replace=False)))
     got = index.medians(index.order(subset), w[subset][None])[0]
     np.testing.assert_array_equal(got.numpy(), weighted_median(a[subset], w[subset]).numpy())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_m_step_on_sparse_attributions_matches_plain_medians(seed):
+    """m_step decides the zero medians of all motifs at once (sign counts over a's
+    nonzeros); every motif's median equals the plain sort-based weighted median."""
+    rng = np.random.default_rng(seed)
+    n, d, K = 90, 200, 4
+    assign = torch.tensor(rng.integers(0, K, n))
+    a = rng.laplace(size=(n, d)) * (rng.random((n, d)) < 0.1)
+    a[:, :15] += 2.0 * (assign.numpy() == 1)[:, None]
+    a = torch.tensor(a)
+    e = torch.tensor(rng.normal(size=(n, 3)))
+    p = torch.tensor(rng.lognormal(size=n))
+    p = p / p.sum()
+    index = MedianIndex(a)
+    assert index.signs is not None
+    centres = m_step(e, a, p, assign, K, index=index)
+    for k in range(K):
+        mask = assign == k
+        want = weighted_median(a[mask], p[mask])
+        np.testing.assert_array_equal(centres.mu_a[k].numpy(), want.numpy())
