@@ -32,6 +32,8 @@ from motif_discovery.clustering.rd_objective import CHUNK_ELEMENTS
 # is exactly zero; the margin keeps that decision far from rounding.
 SPARSE_SHARE = 0.5
 SPARSE_MARGIN = 1e-9
+# A motif keeps its rows of sign(a) (for repeated medians) up to this many nonzeros.
+SIGN_ROWS_MAX_NONZEROS = 1 << 23
 # Cached orders (and sign rows) may take this share of a's bytes (least recently used go
 # first); columns beyond the budget are re-sorted per call, so memory stays O(N d_a).
 CACHE_SHARE = 0.55
@@ -223,18 +225,41 @@ class MedianIndex:
         beyond the rounding of either sum)."""
         if self.signs is None:
             return None
-        if motif.signs is None:
-            m = motif.members.numpy()
-            rows = self.signs if m.shape[0] == self.signs.shape[0] else self.signs[m]
-            # [2 d, n]: indicators of the positive, then the negative entries, per column
-            motif.signs = sparse.vstack(
-                [(rows > 0).T.astype(np.float64), (rows < 0).T.astype(np.float64)], format="csr"
-            )
+        m = motif.members.numpy()
         d = self.signs.shape[1]
-        sides = (motif.signs @ weights.T).T  # [H, 2 d]: W_+ then W_- per column
+        if motif.signs is None and self._nonzeros(m) > SIGN_ROWS_MAX_NONZEROS:
+            sides = self._sides_in_chunks(m, weights)  # too large a motif to keep its rows
+        else:
+            if motif.signs is None:
+                rows = self.signs if m.shape[0] == self.signs.shape[0] else self.signs[m]
+                # [2 d, n]: indicators of the positive, then the negative entries, per column
+                motif.signs = sparse.vstack(
+                    [(rows > 0).T.astype(np.float64), (rows < 0).T.astype(np.float64)],
+                    format="csr",
+                )
+            sides = (motif.signs @ weights.T).T  # [H, 2 d]: W_+ then W_- per column
         half = weights.sum(1, keepdims=True) / 2 * (1 - SPARSE_MARGIN)
         zero = (sides[:, :d] < half) & (sides[:, d:] < half)
         return np.flatnonzero(~zero.all(0))
+
+    def _nonzeros(self, members: np.ndarray) -> int:
+        """Nonzero entries of a in the rows members."""
+        counts = np.diff(self.signs.indptr)
+        return int(counts.sum() if members.shape[0] == counts.shape[0] else counts[members].sum())
+
+    def _sides_in_chunks(self, members: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """[H, 2 d]: W_+ then W_- per column under each row of weights [H, n], by weighted
+        counts over the members' nonzeros, a chunk of rows at a time (nothing kept)."""
+        d = self.signs.shape[1]
+        sides = np.zeros((weights.shape[0], 2 * d))
+        step = max(1, members.shape[0] * CHUNK_ELEMENTS // max(1, self._nonzeros(members)))
+        for i0 in range(0, members.shape[0], step):
+            rows = self.signs[members[i0 : i0 + step]]
+            local = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+            column = rows.indices + d * (rows.data < 0)
+            for h, w in enumerate(weights[:, i0 : i0 + step]):
+                sides[h] += np.bincount(column, weights=w[local], minlength=2 * d)
+        return sides
 
     def partition_undecided(
         self, assign: np.ndarray, p: np.ndarray, K: int
@@ -246,7 +271,7 @@ class MedianIndex:
             return None
         n, d = signs.shape
         positive, negative = np.zeros(K * d), np.zeros(K * d)
-        step = max(1, n * CHUNK_ELEMENTS // max(1, signs.nnz))
+        step = max(1, n * (CHUNK_ELEMENTS // 4) // max(1, signs.nnz))
         for r0 in range(0, n, step):
             r1 = min(n, r0 + step)
             lo, hi = signs.indptr[r0], signs.indptr[r1]

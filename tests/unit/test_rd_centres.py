@@ -217,3 +217,26 @@ def test_m_step_on_sparse_attributions_matches_plain_medians(seed):
         mask = assign == k
         want = weighted_median(a[mask], p[mask])
         np.testing.assert_array_equal(centres.mu_a[k].numpy(), want.numpy())
+
+
+def test_sparse_medians_of_a_motif_too_large_to_keep_its_sign_rows(monkeypatch):
+    """Above SIGN_ROWS_MAX_NONZEROS the sign counts run over row chunks; same medians."""
+    import motif_discovery.clustering.median_index as mi
+
+    monkeypatch.setattr(mi, "SIGN_ROWS_MAX_NONZEROS", 0)
+    monkeypatch.setattr(mi, "CHUNK_ELEMENTS", 64)
+    rng = np.random.default_rng(11)
+    n, d = 70, 120
+    a = rng.laplace(size=(n, d)) * (rng.random((n, d)) < 0.15)
+    a[: n // 2, :10] += 3.0
+    a = torch.tensor(a)
+    index = MedianIndex(a)
+    w = torch.tensor(rng.lognormal(size=n))
+    half = torch.tensor(rng.random(n) < 0.4)
+    for members in (torch.arange(n), torch.tensor(np.sort(rng.choice(n, 40, replace=False)))):
+        motif = index.order(members)
+        got = index.split_medians(motif, w[members], half[members])
+        assert motif.signs is None
+        for row, mask in ((0, half[members]), (1, ~half[members])):
+            want = weighted_median(a[members], w[members] * mask)
+            np.testing.assert_array_equal(got[row].numpy(), want.numpy())
