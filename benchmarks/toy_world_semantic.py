@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from motif_discovery.toy_world.clozes import cloze_prefixes
-from motif_discovery.toy_world.grammar import families, make_world
+from motif_discovery.toy_world.grammar import make_world, planted_texts
 from motif_discovery.toy_world.semantic import (
     continuation_embeddings,
     cross_mechanism_nearest,
@@ -42,12 +42,7 @@ def main() -> None:
     per_cloze, all_e, all_sem = [], [], []
     hits = cases = 0
     for prefix in cloze_prefixes(world, args.clozes, args.seed):
-        texts, semantic, family = [], [], []
-        for f in families(prefix, world):
-            for text in f.continuations():
-                texts.append(text)
-                semantic.append(f.semantic)
-                family.append(f.name)
+        texts, semantic, family = planted_texts(prefix, world)
         e = continuation_embeddings(embedder, prefix.text, texts)
         h, c = cross_mechanism_nearest(e, semantic, family)
         hits, cases = hits + h, cases + c

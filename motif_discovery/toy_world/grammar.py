@@ -324,6 +324,15 @@ def families(prefix: Prefix, world: World) -> list[Family]:
     return [Family(*option[:-1], prob=option[-1] / total) for option in options]
 
 
+def planted_texts(prefix: Prefix, world: World) -> tuple[list[str], list[str], list[str]]:
+    """Every text the generator can write after `prefix`, with its meaning and family."""
+    rows = [
+        (text, f.semantic, f.name) for f in families(prefix, world) for text in f.continuations()
+    ]
+    texts, semantic, family = (list(column) for column in zip(*rows, strict=True))
+    return texts, semantic, family
+
+
 def continuation_distribution(prefix: Prefix, world: World) -> dict[str, tuple[str, float]]:
     """Every continuation the generator can write after `prefix` -> (family name, p(text))."""
     return {

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from motif_discovery.toy_world.clozes import cloze_prefixes
-from motif_discovery.toy_world.grammar import families, make_world
+from motif_discovery.toy_world.grammar import make_world, planted_texts
 from motif_discovery.toy_world.semantic import (
     continuation_embeddings,
     cross_mechanism_nearest,
@@ -69,12 +69,7 @@ def test_meanings_are_found_and_recall_sits_with_copy(embedder):
     world = make_world(0)
     prefixes = cloze_prefixes(world, 32, 0)
     for prefix in (prefixes[21], prefixes[8]):
-        texts, semantic, family = [], [], []
-        for f in families(prefix, world):
-            for text in f.continuations():
-                texts.append(text)
-                semantic.append(f.semantic)
-                family.append(f.name)
+        texts, semantic, family = planted_texts(prefix, world)
         e = continuation_embeddings(embedder, prefix.text, texts)
         assert kmeans_ari(e, semantic) >= 0.9, prefix.text
         hits, cases = cross_mechanism_nearest(e, semantic, family)
