@@ -37,7 +37,10 @@ def _numpy(x: Tensor) -> np.ndarray:
 
 
 def kmeans_labels(x: np.ndarray, K: int, tol: float = KMEANS_TOL) -> np.ndarray:
-    """Unweighted k-means (k-means++, n_init 10, max_iter 300, random_state 42) labels."""
+    """Unweighted k-means (k-means++, n_init 10, max_iter 300, random_state 42) labels
+    (all 0 at K = 1, without running it)."""
+    if K == 1:
+        return np.zeros(x.shape[0], dtype=np.int64)
     km = KMeans(
         n_clusters=K, init="k-means++", n_init=10, max_iter=300, tol=tol, random_state=KMEANS_SEED
     )

@@ -73,11 +73,14 @@ def coreg_spectral_embedding(
     """The co-regularized eigenvector matrices U_v [N, k] of every view (module docstring);
     laplacians: coreg_laplacians(views) when already computed (they do not depend on k)."""
     laps = coreg_laplacians(views) if laplacians is None else laplacians
-    us = [top_eigenvectors(lap, k)[0] for lap in laps]
+    order = [*range(1, len(views)), 0]
+    # the first view updated is never read before its update: its start is not computed
+    skip = order[0] if max_iter > 0 else None
+    us = [np.empty(0) if v == skip else top_eigenvectors(lap, k)[0] for v, lap in enumerate(laps)]
     previous = None
     for _ in range(max_iter):
         total = 0.0
-        for v in [*range(1, len(views)), 0]:
+        for v in order:
             others = sum(us[w] @ us[w].T for w in range(len(views)) if w != v)
             us[v], value = top_eigenvectors(laps[v] + v_lambda * others, k)
             total += value

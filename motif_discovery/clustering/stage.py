@@ -107,7 +107,8 @@ def cluster_features(
     """Sweep the grid on one prefix, then score the requested baselines at each config's K.
 
     A baseline's partition and its terms H, D_e, D_a depend only on K, so each baseline
-    runs and is scored once per K; only L and D_gamma are recomputed per (beta, gamma).
+    runs once per K and each distinct assignment is scored once (Single's at every K, every
+    baseline's at K = 1); only L and D_gamma are recomputed per (beta, gamma).
     One progress bar counts every fit (restarts included) and every K's baselines."""
     e = features.e.to(device=device, dtype=dtype)
     a = features.a.to(device=device, dtype=dtype)
@@ -123,15 +124,15 @@ def cluster_features(
             bar.total += len(Ks)
             bar.refresh()
             inputs = BaselineInputs.of(e, a, clustering.baselines)
+            scored: dict[bytes, tuple[ObjectiveTerms, dict]] = {}
             for K in Ks:
                 found = baseline_assignments(e, a, K, clustering.baselines, inputs)
+                for assign in found.values():
+                    if assign.tobytes() not in scored:
+                        terms = partition_terms(e, a, p, assign)[1]
+                        scored[assign.tobytes()] = (terms, label_scores(assign, labels))
                 by_K[K] = {
-                    name: (
-                        assign,
-                        partition_terms(e, a, p, assign)[1],
-                        label_scores(assign, labels),
-                    )
-                    for name, assign in found.items()
+                    name: (assign, *scored[assign.tobytes()]) for name, assign in found.items()
                 }
                 bar.update()
     dims = (e.shape[1], a.shape[1])

@@ -105,6 +105,15 @@ def test_assignments_are_the_reference_kmeans_and_coreg(crossed):
     np.testing.assert_array_equal(got["Co-Reg"], coreg_spectral_clustering(views, K))
 
 
+def test_one_motif_is_every_baselines_answer(crossed):
+    """At K = 1 the k-means baselines skip sklearn; its KMeans agrees."""
+    got = baseline_assignments(crossed.e, crossed.a, 1)
+    for name, x in (("KM-S", crossed.e), ("KM-A", crossed.a)):
+        km = KMeans(n_clusters=1, init="k-means++", n_init=10, max_iter=300, random_state=42)
+        np.testing.assert_array_equal(got[name], km.fit_predict(x.numpy()))
+    assert all(np.array_equal(v, np.zeros(crossed.n)) for v in got.values())
+
+
 def test_run_baselines_scores_each_assignment(crossed):
     beta, gamma, K = 3.0, 0.8, 6
     labels = {"motif": crossed.labels["motif"]}
@@ -151,7 +160,7 @@ def test_stage_runs_each_requested_baseline_once_per_K(crossed, monkeypatch):
         overrides=[
             "clustering.beta=[0.5, 3.0]",
             "clustering.gamma=[0.2, 0.8]",
-            'clustering.baselines=["KM-S"]',
+            'clustering.baselines=["Single", "KM-S"]',
         ]
     )
     calls = []
@@ -164,14 +173,15 @@ def test_stage_runs_each_requested_baseline_once_per_K(crossed, monkeypatch):
     settings = stage.sweep_settings(config)
     out = stage.cluster_features(crossed, config.clustering, settings, "cpu", torch.float32)
     Ks = sorted({o.result.K for o in out.values()})
-    assert sorted(calls) == [(K, ("KM-S",)) for K in Ks]
+    assert sorted(calls) == [(K, ("Single", "KM-S")) for K in Ks]
     for (beta, gamma), outcome in out.items():
-        assert set(outcome.scores) == {"RD", "KM-S"}
-        assign = np.array(outcome.baseline_assign["KM-S"])
-        want = evaluate_partition(crossed.e, crossed.a, crossed.p, assign, beta, gamma)
-        got = outcome.scores["KM-S"]
-        for key, value in want.items():
-            assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
+        assert set(outcome.scores) == {"RD", "Single", "KM-S"}
+        for name in ("Single", "KM-S"):  # Single's one assignment is scored once, for every K
+            assign = np.array(outcome.baseline_assign[name])
+            want = evaluate_partition(crossed.e, crossed.a, crossed.p, assign, beta, gamma)
+            got = outcome.scores[name]
+            for key, value in want.items():
+                assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-12), (name, key)
 
 
 def test_a_smaller_grid_says_which_earlier_results_it_removes(crossed, tmp_path, caplog):
