@@ -9,11 +9,10 @@ Data: the package's generator (motif_discovery.data.synthetic): its "realistic" 
 (N = 500, d_e = 768, d_a = 5000, heavy-tailed sparse attributions, 15 crossed motifs) and
 its "easy" setting (N = 500, d_e = 768, d_a = 8192, 4 motifs). Stage 5 runs as the
 pipeline runs it (clustering.stage.cluster_features with configs/default_config.json:
-20 configs, K_max 50, every default baseline; the baselines on run.workers threads, or
---workers), minus file writes. Reported per setting: the RD sweep's seconds, stage 5's
-seconds as a whole (wall clock, and this process's CPU seconds, which a busy machine
-inflates less), and every config's K, L and ARI against the planted motifs; the machine's
-load average (1 min) before and after.
+20 configs, K_max 50, every default baseline), minus file writes. Reported per setting:
+the RD sweep's seconds, stage 5's seconds as a whole (wall clock, and this process's CPU
+seconds, which a busy machine inflates less), and every config's K, L and ARI against the
+planted motifs; the machine's load average (1 min) before and after.
 """
 
 from __future__ import annotations
@@ -49,9 +48,9 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def stage5(params: SyntheticParams, seed: int, workers: int) -> dict:
+def stage5(params: SyntheticParams, seed: int) -> dict:
     """Stage 5 on one fresh prefix: sweep seconds, whole-stage seconds, K and L per config."""
-    config = load_config(overrides=[f"run.workers={workers}"])
+    config = load_config()
     features = generate_synthetic(params, seed=seed)
     truth = np.array(features.labels["motif"])
     sweep_seconds = []
@@ -73,7 +72,6 @@ def stage5(params: SyntheticParams, seed: int, workers: int) -> dict:
             stage.sweep_settings(config),
             torch.device("cpu"),
             torch.float32,
-            config.run.workers,
         )
     finally:
         stage.run_sweep = run_sweep
@@ -162,9 +160,6 @@ def main() -> None:
     parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument(
-        "--workers", type=int, default=load_config().run.workers, help="run.workers (config's)"
-    )
     parser.add_argument("--large", type=int, default=0, help="also one config at this N")
     parser.add_argument(
         "--large-config", nargs=2, type=float, default=[1.0, 0.5], metavar=("BETA", "GAMMA")
@@ -176,10 +171,7 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
         "threads": args.threads,
-        "workers": args.workers,
-        "runs": [
-            stage5(SETTINGS[s], seed, args.workers) for s in args.settings for seed in args.seeds
-        ],
+        "runs": [stage5(SETTINGS[s], seed) for s in args.settings for seed in args.seeds],
     }
     if args.large:
         out["large"] = large(args.large, 1, *args.large_config)

@@ -14,13 +14,10 @@ With clustering.beta = "path", the beta path of each gamma instead (beta_path_fi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,7 +52,6 @@ STAGE = Stage(
 FEATURES_DIR = "4_feature_extraction"
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass
@@ -82,23 +78,6 @@ def one_thread():
         torch.set_num_threads(previous)
 
 
-def in_order(jobs: Sequence[Callable[[], T]], workers: int) -> Iterator[T]:
-    """Each job's result, in the jobs' order, from `workers` threads (1: this thread alone).
-    BLAS's and torch's thread counts are process-wide (one_thread sets them), but OpenMP's
-    is per calling thread, so each pool thread limits its own to 1 (else sklearn's k-means
-    would use every core in each)."""
-    if workers == 1:
-        yield from (job() for job in jobs)
-        return
-
-    def limited(job: Callable[[], T]) -> T:
-        with threadpool_limits(limits=1, user_api="openmp"):
-            return job()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(limited, jobs)
-
-
 def config_name(beta: float, gamma: float) -> str:
     """File stem of one (beta, gamma) result (repr: distinct floats, distinct names)."""
     return f"beta{beta!r}_gamma{gamma!r}"
@@ -123,20 +102,13 @@ def rd_scores(
 
 
 def cluster_features(
-    features: FeatureSet,
-    clustering: ClusteringConfig,
-    settings: FitSettings,
-    device,
-    dtype,
-    workers: int = 1,
+    features: FeatureSet, clustering: ClusteringConfig, settings: FitSettings, device, dtype
 ) -> dict[tuple[float, float], ConfigOutcome]:
     """Sweep the grid on one prefix, then score the requested baselines at each config's K.
 
     A baseline's partition and its terms H, D_e, D_a depend only on K, so each baseline
     runs once per K and each distinct assignment is scored once (Single's at every K, every
     baseline's at K = 1); only L and D_gamma are recomputed per (beta, gamma).
-    The per-K baseline runs go to `workers` threads (run.workers), each on one thread inside;
-    every output is the same for any number of workers.
     One progress bar counts every fit (restarts included) and every K's baselines."""
     e = features.e.to(device=device, dtype=dtype)
     a = features.a.to(device=device, dtype=dtype)
@@ -153,10 +125,8 @@ def cluster_features(
             bar.refresh()
             inputs = BaselineInputs.of(e, a, clustering.baselines)
             scored: dict[bytes, tuple[ObjectiveTerms, dict]] = {}
-            jobs = [
-                partial(baseline_assignments, e, a, K, clustering.baselines, inputs) for K in Ks
-            ]
-            for K, found in zip(Ks, in_order(jobs, workers), strict=True):
+            for K in Ks:
+                found = baseline_assignments(e, a, K, clustering.baselines, inputs)
                 for assign in found.values():
                     if assign.tobytes() not in scored:
                         terms = partition_terms(e, a, p, assign)[1]
@@ -285,9 +255,7 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
             )
             remove_stale(out_dir, written)
             return written
-        outcomes = cluster_features(
-            features, config.clustering, settings, device, dtype, config.run.workers
-        )
+        outcomes = cluster_features(features, config.clustering, settings, device, dtype)
         return write_prefix(out_dir, features, outcomes, config.clustering.K_clamp)
 
     run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)

@@ -57,7 +57,6 @@ class RunConfig:
     device: Literal["auto", "cpu", "cuda"]
     dtype: Literal["float32", "float64"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-    workers: int = _field(_at_least_one, "must be >= 1")
 
 
 @dataclass(frozen=True)
