@@ -86,34 +86,48 @@ class DatasetCache:
         return self.grams[name]
 
 
-_SHARED: dict[str, tuple] = {}
+@dataclass
+class SharedWork:
+    """What dataset_cache keeps between fits: weak references to e and a, the versions it
+    was computed for, and every part of a DatasetCache that holds no reference to e or a."""
+
+    e: weakref.ref
+    a: weakref.ref
+    versions: tuple
+    orders: OrderedDict
+    signs: dict
+    grams: dict[str, Tensor]
+    halves: LRUCache
+    verdicts: LRUCache
+    states: LRUCache
+
+
+_SHARED: dict[str, SharedWork] = {}
 
 
 def dataset_cache(e: Tensor, a: Tensor, p: Tensor) -> DatasetCache:
     """The DatasetCache of (e, a, p), reused while the same unmodified tensors and the same
     weights come back (a sweep's configs share it). Only weak references to e and a are
     kept, and the shared work is dropped when either is garbage-collected."""
-    entry = _SHARED.get("entry")
-    same = entry is not None and entry[0]() is e and entry[1]() is a
+    shared = _SHARED.get("entry")
     versions = (e._version, a._version, membership_key(p))
-    if same and entry[2] == versions:
-        return DatasetCache(
-            MedianIndex(a, entry[3], entry[7]), entry[4], entry[5], entry[6], entry[8]
-        )
+    if shared is not None and shared.e() is e and shared.a() is a and shared.versions == versions:
+        index = MedianIndex(a, shared.orders, shared.signs)
+        return DatasetCache(index, shared.grams, shared.halves, shared.verdicts, shared.states)
 
     def drop(_: object) -> None:
         _SHARED.pop("entry", None)
 
     cache = DatasetCache(MedianIndex(a), {})
-    _SHARED["entry"] = (
+    _SHARED["entry"] = SharedWork(
         weakref.ref(e, drop),
         weakref.ref(a, drop),
         versions,
         cache.index._cache,
+        cache.index._signs,
         cache.grams,
         cache.halves,
         cache.verdicts,
-        cache.index._signs,
         cache.states,
     )
     return cache

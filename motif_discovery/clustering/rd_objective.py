@@ -174,8 +174,9 @@ def rmatvec(x: Tensor, u: Tensor) -> Tensor:
 
 class Rows:
     """The rows x[members] of one view (norms: the L1 norms of all rows of x, if known): the
-    whole x, a gathered copy when small, or read in chunks. Products with many members (n >= N/3) read contiguous slices of all of x and
-    mask, which is cheaper than gathering the members' rows on every pass."""
+    whole x, a gathered copy when small, or read in chunks. Products with many members
+    (n >= N/3) read contiguous slices of all of x and mask, which is cheaper than gathering
+    the members' rows on every pass."""
 
     def __init__(self, x: Tensor, members: Tensor, norms: Tensor | None = None) -> None:
         self.x, self.members = x, members

@@ -118,19 +118,19 @@ def cluster_features(
     bar = tqdm(total=0, desc=f"stage 5 {features.prefix_id}", leave=False)
     with bar, one_thread():
         results = run_sweep(e, a, p, configs, settings, progress=bar)
-        by_K: dict[int, dict[str, tuple[np.ndarray, ObjectiveTerms, dict]]] = {}
+        by_K: dict[int, dict[str, tuple[np.ndarray, int, ObjectiveTerms, dict]]] = {}
         if clustering.baselines:
             Ks = sorted({result.K for result in results.values()})
             bar.total += len(Ks)
             bar.refresh()
             inputs = BaselineInputs.of(e, a, clustering.baselines)
-            scored: dict[bytes, tuple[ObjectiveTerms, dict]] = {}
+            scored: dict[bytes, tuple[int, ObjectiveTerms, dict]] = {}
             for K in Ks:
                 found = baseline_assignments(e, a, K, clustering.baselines, inputs)
                 for assign in found.values():
                     if assign.tobytes() not in scored:
-                        terms = partition_terms(e, a, p, assign)[1]
-                        scored[assign.tobytes()] = (terms, label_scores(assign, labels))
+                        K_found, terms = partition_terms(e, a, p, assign)
+                        scored[assign.tobytes()] = (K_found, terms, label_scores(assign, labels))
                 by_K[K] = {
                     name: (assign, *scored[assign.tobytes()]) for name, assign in found.items()
                 }
@@ -140,8 +140,7 @@ def cluster_features(
     for (beta, gamma), result in results.items():
         scores = {"RD": rd_scores(e, a, p, result, features.labels)}
         baselines = by_K.get(result.K, {})
-        for name, (assign, terms, named) in baselines.items():
-            K = int(np.unique(assign).size)
+        for name, (_, K, terms, named) in baselines.items():
             figures = figures_under(K, terms, beta, gamma, dims, settings.distortion_scale)
             scores[name] = figures | named
         outcomes[(beta, gamma)] = ConfigOutcome(

@@ -4,9 +4,9 @@
 and, per shard, its fingerprint, timings and library versions. Inside a stage the unit of
 work is one prefix: each unit writes its outputs atomically, then a done record
 `<run_dir>/.done/<stage>/<unit>.json` that holds the unit's fingerprint and the sha256 of
-each output. Every path is recorded relative to the run directory. A unit is skipped only when
-its record exists, the fingerprint is unchanged and every output still has its hash, so
-a killed stage resumes where it stopped and an edited config reruns what it affects.
+each output. Every path is recorded relative to the run directory. A unit is skipped only
+when its record exists, the fingerprint is unchanged and every output still has its hash,
+so a killed stage resumes where it stopped and an edited config reruns what it affects.
 """
 
 from __future__ import annotations
