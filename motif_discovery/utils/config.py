@@ -59,11 +59,80 @@ class RunConfig:
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
+def _open_unit_interval_right(v: float) -> bool:
+    return 0.0 < v <= 1.0
+
+
+def _positive_int_or_null(v: int | None) -> bool:
+    return v is None or v >= 1
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    """Which inputs feed the pipeline."""
+    """Stage 1: which prefixes the pipeline studies (docs/method.md, "Stage 1")."""
 
-    source: Literal["synthetic"]
+    source: Literal["clozes", "synthetic"]
+    clozes: str
+    n_prefixes: int = _field(_at_least_one, "must be >= 1")
+    seed: int
+    min_words: int | None = _field(_positive_int_or_null, "must be >= 1 (or null)")
+    max_words: int | None = _field(_positive_int_or_null, "must be >= 1 (or null)")
+    datasets: list[str] | None
+    prompt_format: Literal["raw", "chat"]
+    labeler: Literal["toy_world"] | None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The language model and its transcoders (stages 2, 3 and 7)."""
+
+    name: str
+    transcoders: str
+    bos_stand_in: str | None
+    dtype: Literal["auto", "float32", "bfloat16", "float16"]
+    max_context: int | None = _field(_positive_int_or_null, "must be >= 1 (or null)")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Stage 2: branch sampling (docs/method.md, "Stage 2")."""
+
+    backend: Literal["auto", "hf", "vllm"]
+    temperature: float = _field(_positive, "must be > 0")
+    top_p: float = _field(_open_unit_interval_right, "must be in (0, 1]")
+    max_new_tokens: int = _field(_at_least_one, "must be >= 1")
+    batch_size: int = _field(_at_least_one, "must be >= 1")
+    max_calls: int = _field(_at_least_one, "must be >= 1")
+    patience: int = _field(_at_least_one, "must be >= 1")
+    n: int = _field(_at_least_one, "must be >= 1")
+    first_token_min_prob: float = _field(_unit_interval, "must be in [0, 1]")
+    stop: list[str]
+
+
+@dataclass(frozen=True)
+class AttributionConfig:
+    """Stage 3: prefix -> continuation attribution (docs/method.md, "Stage 3")."""
+
+    max_feature_nodes: int = _field(_at_least_one, "must be >= 1")
+    span: Literal["full", "lcs_plus_one", "post_lcs"]
+    pooling: Literal["mean", "sum", "max"]
+    batch_size: int = _field(_at_least_one, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    """Stage 4: the semantic view's sentence embedder (docs/method.md, "Stage 4")."""
+
+    model: str
+    batch_size: int = _field(_at_least_one, "must be >= 1")
+    max_length: int | None = _field(_positive_int_or_null, "must be >= 1 (or null)")
+
+
+@dataclass(frozen=True)
+class CompatConfig:
+    """Switches that reproduce the reference implementation (docs/method.md)."""
+
+    reference_position_shift: bool
 
 
 @dataclass(frozen=True)
@@ -104,8 +173,13 @@ class Config:
 
     run: RunConfig
     data: DataConfig
+    model: ModelConfig
+    sampling: SamplingConfig
+    attribution: AttributionConfig
+    embedding: EmbeddingConfig
     synthetic: SyntheticConfig
     clustering: ClusteringConfig
+    compat: CompatConfig
 
     def section(self, name: str) -> Any:
         """One top-level section by name."""

@@ -87,8 +87,8 @@ def test_bad_files(tmp_path):
     write(tmp_path, "b.json", {"extends": "a.json"})
     with pytest.raises(InputError, match="'extends' cycle"):
         load_config(a)
-    top = write(tmp_path, "top.json", {"sampling": {"n": 3}})
-    with pytest.raises(InputError, match="sampling: unknown key"):
+    top = write(tmp_path, "top.json", {"steering": {"n": 3}})
+    with pytest.raises(InputError, match="steering: unknown key"):
         load_config(top)
     doc = write(tmp_path, "doc.json", {"clustering": {"_nothing": "x"}})
     with pytest.raises(InputError, match=r"clustering\._nothing: documents no key"):

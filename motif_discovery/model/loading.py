@@ -1,0 +1,54 @@
+"""Load the configured language model and its tokenizer (stages 2, 3 and 7)."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from motif_discovery.model.paths import local_path, resolve_name
+from motif_discovery.utils.config import ModelConfig
+from motif_discovery.utils.errors import InputError
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def model_dtype(name: str, device: torch.device) -> torch.dtype:
+    """`auto` -> bfloat16 on CUDA, float32 on CPU; otherwise the named dtype."""
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return DTYPES[name]
+
+
+def load_tokenizer(config: ModelConfig) -> PreTrainedTokenizerBase:
+    """The model's tokenizer; a local directory is read offline."""
+    name = resolve_name(config.name)
+    offline = local_path(config.name) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
+    try:
+        return AutoTokenizer.from_pretrained(name, local_files_only=offline)
+    except (OSError, ValueError) as err:
+        raise InputError(
+            f"model.name: cannot load a tokenizer from {config.name!r} ({err})"
+        ) from err
+
+
+def load_model(
+    config: ModelConfig, device: torch.device
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """(model in eval mode on `device`, tokenizer) of `model.name`."""
+    tokenizer = load_tokenizer(config)
+    name = resolve_name(config.name)
+    offline = local_path(config.name) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            name, local_files_only=offline, dtype=model_dtype(config.dtype, device)
+        )
+    except (OSError, ValueError) as err:
+        raise InputError(f"model.name: cannot load a model from {config.name!r} ({err})") from err
+    return model.to(device).eval(), tokenizer
