@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +50,12 @@ class Stage:
 
 @dataclass(frozen=True)
 class Unit:
-    """One unit of work (a prefix) and the input files it reads."""
+    """One unit of work (a prefix), the input files it reads and the values it depends on
+    besides them (e.g. its row of prefixes.jsonl), all part of its fingerprint."""
 
     unit_id: str
     inputs: tuple[Path, ...]
+    values: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 def stage_parser(description: str) -> argparse.ArgumentParser:
@@ -129,7 +131,9 @@ def run_stage(
         )
         for unit in tqdm(selected, desc=stage.name, unit="prefix", file=sys.stderr):
             inputs = {recorded_path(p, run_dir): sha256_file(p) for p in unit.inputs}
-            unit_fp = fingerprint(values, code, inputs)
+            unit_fp = fingerprint(
+                {**values, "": unit.values} if unit.values else values, code, inputs
+            )
             if not force and records.is_done(unit.unit_id, unit_fp):
                 counts["skipped"] += 1
                 outputs.update(records.outputs(unit.unit_id))
