@@ -34,17 +34,24 @@ class StageScript:
     script: str
 
 
+CLOZE_STAGES = (
+    StageScript(1, "1_data_preparation", "1_data_preparation/select_test_clozes.py"),
+    StageScript(2, "2_branch_sampling", "2_branch_sampling/sample_branches.py"),
+    StageScript(
+        3, "3_attribution_graphs", "3_attribution_graphs/compute_continuation_attribution.py"
+    ),
+    StageScript(4, "4_feature_extraction", "4_feature_extraction/compute_embeddings.py"),
+)
+SYNTHETIC_STAGE = StageScript(
+    4, "synthetic data (stands in for 1-4)", "hypotheses_experiment/generate_data.py"
+)
+CLUSTERING_STAGE = StageScript(5, "5_gaussian_clustering", "5_gaussian_clustering/cluster.py")
+
+
 def stage_list(config: Config) -> list[StageScript]:
-    """The stages this config runs; the synthetic generator stands in for stages 1-4."""
-    stages = []
-    if config.data.source == "synthetic":
-        stages.append(
-            StageScript(
-                4, "synthetic data (stands in for 1-4)", "hypotheses_experiment/generate_data.py"
-            )
-        )
-    stages.append(StageScript(5, "5_gaussian_clustering", "5_gaussian_clustering/cluster.py"))
-    return stages
+    """The stages this config runs: 1-5 on clozes, or the synthetic stand-in for 1-4 and 5."""
+    first = [SYNTHETIC_STAGE] if config.data.source == "synthetic" else list(CLOZE_STAGES)
+    return [*first, CLUSTERING_STAGE]
 
 
 def select(

@@ -34,6 +34,7 @@ from motif_discovery.clustering.metrics import (
     score_partition,
 )
 from motif_discovery.clustering.rd_objective import ObjectiveTerms
+from motif_discovery.clustering.report import report
 from motif_discovery.clustering.result import RDResult
 from motif_discovery.clustering.settings import FitSettings
 from motif_discovery.clustering.sweep import grid, run_sweep
@@ -42,6 +43,7 @@ from motif_discovery.embedding.features import FeatureSet, feature_paths, load_f
 from motif_discovery.utils.config import ClusteringConfig, Config
 from motif_discovery.utils.device import resolve_device, resolve_dtype
 from motif_discovery.utils.io import save_tensors, write_json
+from motif_discovery.utils.shard import shard_ids
 from motif_discovery.utils.stage import Stage, Unit, run_stage
 
 STAGE = Stage(
@@ -258,3 +260,6 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         return write_prefix(out_dir, features, outcomes, config.clustering.K_clamp)
 
     run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)
+    table = report(run_dir / STAGE.name, shard_ids([u.unit_id for u in units], shard))
+    if table is not None:
+        print(table, flush=True)
