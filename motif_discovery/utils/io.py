@@ -82,6 +82,12 @@ def read_json(path: str | Path) -> Any:
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Read a JSONL file; a bad row is an InputError naming the file and line number."""
+    return [row for _, row in read_jsonl_numbered(path)]
+
+
+def read_jsonl_numbered(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, row) of each non-blank line of a JSONL file, for checks that name the
+    line; a bad row is an InputError naming the file and line number."""
     rows = []
     for lineno, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
@@ -92,7 +98,7 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
             raise InputError(f"{path}:{lineno}: invalid JSON: {err.msg}") from err
         if not isinstance(row, dict):
             raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
+        rows.append((lineno, row))
     return rows
 
 
