@@ -7,8 +7,8 @@ import random
 import pytest
 
 from motif_discovery.data.clozes import read_clozes, safe_id, select
-from motif_discovery.data.preparation import run
 from motif_discovery.data.prefixes import PREFIX_ID, PREFIXES_FILE, load_prefixes
+from motif_discovery.data.preparation import run
 from motif_discovery.utils.config import load_config
 from motif_discovery.utils.errors import InputError
 
@@ -124,7 +124,7 @@ def test_stage_writes_checks_and_skips(tmp_path):
 def test_too_long_prefix_is_named_and_nothing_written(tmp_path):
     """The toy model's context is 64 tokens: 1 BOS + 44 words + 20 new tokens > 64; with 19
     new tokens it fits (the limit is exact)."""
-    rows = toy_rows(4) + [{"id": "long", "text": " ".join(["ormia"] * 41 + ["is famous for"])}]
+    rows = [*toy_rows(4), {"id": "long", "text": " ".join(["ormia"] * 41 + ["is famous for"])}]
     clozes = write_lines(tmp_path / "c.jsonl", rows)
     run_dir = tmp_path / "run"
     with pytest.raises(InputError, match=r"prefix long: 45 tokens \+ 20 new tokens") as err:
@@ -136,7 +136,7 @@ def test_too_long_prefix_is_named_and_nothing_written(tmp_path):
 
 
 def test_empty_prefix_and_empty_selection(tmp_path):
-    clozes = write_lines(tmp_path / "c.jsonl", toy_rows(3) + [{"id": "blank", "text": "  \n"}])
+    clozes = write_lines(tmp_path / "c.jsonl", [*toy_rows(3), {"id": "blank", "text": "  \n"}])
     with pytest.raises(InputError, match="prefix blank: text is empty") as err:
         run(config_for(clozes), tmp_path / "run")
     assert f"{clozes}:4" in str(err.value)
