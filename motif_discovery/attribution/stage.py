@@ -1,0 +1,128 @@
+"""Stage 3 for one run directory: every prefix's pooled attribution rows a_n.
+
+Outputs per prefix, in `<run>/3_attribution_graphs/`:
+- `<prefix_id>.safetensors`: "a" [N, d_a] float32 (raw pooled rows, stage 2's row order),
+  "activations" [d_a] float32 (sources.py: feature activation, error-vector norm, 1.0 for
+  a token node);
+- `<prefix_id>.json`: prefix_id, continuation_ids, sources {kind, layer, position,
+  feature}, span, pooling, position_shift, prefix_token_ids, span_starts (per continuation,
+  the index of its first target token).
+Bad input stops the stage before any prefix is computed: a continuation without tokens or
+with a blank text, a prefix + continuation longer than the context; transcoders that do not
+match the model stop it when the model is loaded (first prefix to compute).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from motif_discovery.attribution.compute import AttributionSettings, attribute_prefix
+from motif_discovery.attribution.model import load_attribution_model
+from motif_discovery.attribution.records import (
+    Continuations,
+    continuations_path,
+    read_continuations,
+)
+from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
+from motif_discovery.model.context import max_context, prefix_ids
+from motif_discovery.model.loading import load_tokenizer, model_dtype
+from motif_discovery.sampling.stage import load_model_config
+from motif_discovery.utils.config import Config
+from motif_discovery.utils.device import resolve_device
+from motif_discovery.utils.errors import InputError
+from motif_discovery.utils.io import save_tensors, write_json
+from motif_discovery.utils.stage import Stage, Unit, run_stage, shard_units
+
+STAGE = Stage(
+    name="3_attribution_graphs",
+    config_keys=(
+        "model.name",
+        "model.transcoders",
+        "model.bos_stand_in",
+        "model.dtype",
+        "model.max_context",
+        "data.prompt_format",
+        "attribution",
+        "compat",
+        "run.device",
+    ),
+    code=("attribution", "model", "toy_world/replacement.py", "data/prefixes.py", "utils"),
+)
+
+
+def output_paths(run_dir: Path, prefix_id: str) -> tuple[Path, Path]:
+    """(tensors, index JSON) of one prefix."""
+    out = Path(run_dir) / STAGE.name
+    return out / f"{prefix_id}.safetensors", out / f"{prefix_id}.json"
+
+
+def checked_inputs(
+    rows: list[dict], config: Config, run_dir: Path
+) -> dict[str, tuple[list[int], Continuations]]:
+    """Every selected prefix's token context and continuations, checked (InputError)."""
+    tokenizer = load_tokenizer(config.model)
+    limit = max_context(load_model_config(config.model), config.model)
+    inputs = {}
+    for row in rows:
+        prefix_id, text = row["prefix_id"], row.get("text")
+        if not isinstance(text, str):
+            raise InputError(f"{run_dir / PREFIXES_FILE}: prefix {prefix_id}: no 'text'")
+        try:
+            context = prefix_ids(tokenizer, text, config.model, config.data.prompt_format)
+        except InputError as err:
+            raise InputError(f"{run_dir / PREFIXES_FILE}: prefix {prefix_id}: {err}") from err
+        path = continuations_path(run_dir, prefix_id)
+        found = read_continuations(path, prefix_id, len(context), limit, len(tokenizer))
+        inputs[prefix_id] = (context, found)
+    return inputs
+
+
+def write_prefix(
+    run_dir: Path, prefix_id: str, context: list[int], found: Continuations, result, settings
+) -> list[Path]:
+    """Save a prefix's rows and source index; returns the files written."""
+    tensor_path, json_path = output_paths(run_dir, prefix_id)
+    save_tensors(tensor_path, {"a": result.a, "activations": result.sources.activations()})
+    write_json(
+        json_path,
+        {
+            "prefix_id": prefix_id,
+            "continuation_ids": found.ids,
+            "sources": result.sources.describe(),
+            "span": settings.span,
+            "pooling": settings.pooling,
+            "position_shift": settings.position_shift,
+            "prefix_token_ids": context,
+            "span_starts": result.span_starts,
+        },
+    )
+    return [tensor_path, json_path]
+
+
+def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> None:
+    """Stage 3 over every prefix of the run (this shard), skipping unchanged ones."""
+    rows = load_prefixes(run_dir)
+    units = [
+        Unit(row["prefix_id"], (continuations_path(run_dir, row["prefix_id"]),), values=row)
+        for row in rows
+    ]
+    selected = {unit.unit_id for unit in shard_units(units, shard, STAGE.name)}
+    inputs = checked_inputs([r for r in rows if r["prefix_id"] in selected], config, run_dir)
+    settings = AttributionSettings.from_config(config)
+    loaded: list = []
+
+    def process(prefix_id: str) -> list[Path]:
+        if not loaded:
+            device = resolve_device(config.run.device)
+            dtype = model_dtype(config.model.dtype, device)
+            loaded.append(load_attribution_model(config.model, device, dtype))
+        context, found = inputs[prefix_id]
+        bar = tqdm(total=0, desc=f"stage 3 {prefix_id}", leave=False, file=sys.stderr)
+        with bar:
+            result = attribute_prefix(loaded[0], context, found.token_ids, settings, bar.update)
+        return write_prefix(run_dir, prefix_id, context, found, result, settings)
+
+    run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)
