@@ -3,9 +3,10 @@
 Prompts are token ids (the one token context, so vLLM never re-tokenizes the prefix); a
 forced first token is context + [token]. Each group of samples with the same first token is
 one request with n samples and its own seed (call seed + group index x call size; vLLM
-seeds the n children of a request with seed + child index, so no two samples share a seed), stop characters as stop strings kept in the
-output. The ids come back uncut: stop.StopRule.cut applies the same rule as for the hf
-backend (a forced first token that is a stop token is cut there too).
+seeds the n children of a request with seed + child index, so no two samples share a
+seed), the stop characters as stop strings kept in the output. The ids come back uncut:
+stop.StopRule.cut applies the same rule as for the hf backend (a forced first token that is
+a stop token is cut there too).
 """
 
 from __future__ import annotations
