@@ -5,7 +5,8 @@ Files per prefix, in `<run>/4_feature_extraction/`:
   scaled attribution view), p [N] (raw P_n, not normalized), H_0 [d_a] (the centre that
   was subtracted), scale [1] (s, so raw = s * a + H_0);
 - `<prefix_id>.json`: prefix_id, continuation_ids [N], texts [N] (optional), labels
-  (optional: name -> [N] ints, e.g. planted motif ids of synthetic or toy-world data).
+  (optional: name -> [N] ints, e.g. planted motif ids of synthetic or toy-world data),
+  label_names (optional: name -> the names of its ints, label i is label_names[name][i]).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class FeatureSet:
     continuation_ids: list[str]
     texts: list[str] | None = None
     labels: dict[str, list[int]] = field(default_factory=dict)
+    label_names: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -69,6 +71,8 @@ def save_features(directory: str | Path, features: FeatureSet) -> tuple[Path, Pa
         record["texts"] = features.texts
     if features.labels:
         record["labels"] = features.labels
+    if features.label_names:
+        record["label_names"] = features.label_names
     write_json(json_path, record)
     return tensor_path, json_path
 
@@ -99,6 +103,10 @@ def load_features(directory: str | Path, prefix_id: str) -> FeatureSet:
     for name, values in labels.items():
         if len(values) != n:
             raise InputError(f"{json_path}: labels.{name} has {len(values)} entries, expected {n}")
+    label_names = record.get("label_names", {})
+    for name, names in label_names.items():
+        if name not in labels or not all(0 <= v < len(names) for v in labels[name]):
+            raise InputError(f"{json_path}: label_names.{name} does not name every labels.{name}")
     return FeatureSet(
         prefix_id=prefix_id,
         e=e,
@@ -109,4 +117,5 @@ def load_features(directory: str | Path, prefix_id: str) -> FeatureSet:
         continuation_ids=ids,
         texts=record.get("texts"),
         labels=labels,
+        label_names=label_names,
     )

@@ -1,0 +1,160 @@
+"""Stage 4 for one run directory: the two views of every prefix's continuations.
+
+Per prefix it reads
+- `2_branch_sampling/<prefix_id>.jsonl`: continuation_id, text, p_n per row;
+- `3_attribution_graphs/<prefix_id>.safetensors` ("a" [N, d_a], raw rows) and `.json`
+  (its continuation_ids, which must equal stage 2's, in order),
+and writes `4_feature_extraction/<prefix_id>.{safetensors,json}` (embedding/features.py):
+e = the semantic view of prefix text + continuation text (embedding/semantic.py), a = the
+centred, scaled attribution view with H_0 and s (embedding/attribution_view.py), p = raw
+P_n, the ids and texts, and with data.labeler the ground-truth labels
+(embedding/labels.py).
+
+A prefix reruns when its row of prefixes.jsonl, its stage-2/3 files, the world file of
+the labeler, the code, or one of embedding.model, embedding.max_length, data.labeler,
+data.clozes, run.device changes. embedding.batch_size does not rerun it: it changes how
+many texts share a forward pass, not what each row is (rows agree to float rounding,
+~1e-6, whatever the batch and its padding).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from sentence_transformers import SentenceTransformer
+
+from motif_discovery.data.prefixes import load_prefixes
+from motif_discovery.embedding.attribution_view import centre_and_scale
+from motif_discovery.embedding.features import FeatureSet, save_features
+from motif_discovery.embedding.labels import encode, make_labeler
+from motif_discovery.embedding.semantic import continuation_embeddings, load_embedder
+from motif_discovery.utils.config import Config
+from motif_discovery.utils.device import resolve_device
+from motif_discovery.utils.errors import InputError
+from motif_discovery.utils.io import load_tensors, read_json, read_jsonl_numbered
+from motif_discovery.utils.stage import Stage, Unit, run_stage
+
+STAGE = Stage(
+    name="4_feature_extraction",
+    config_keys=(
+        "embedding.model",
+        "embedding.max_length",
+        "data.labeler",
+        "data.clozes",
+        "run.device",
+    ),
+    code=(
+        "embedding/attribution_view.py",
+        "embedding/features.py",
+        "embedding/labels.py",
+        "embedding/semantic.py",
+        "embedding/stage.py",
+        "clustering/centres.py",
+        "toy_world/grammar.py",
+        "toy_world/labels.py",
+        "utils/io.py",
+    ),
+)
+SAMPLES_DIR = "2_branch_sampling"
+ATTRIBUTION_DIR = "3_attribution_graphs"
+
+
+def input_paths(run_dir: Path, prefix_id: str) -> tuple[Path, Path, Path]:
+    """(stage-2 jsonl, stage-3 safetensors, stage-3 json) of one prefix."""
+    attribution = run_dir / ATTRIBUTION_DIR
+    return (
+        run_dir / SAMPLES_DIR / f"{prefix_id}.jsonl",
+        attribution / f"{prefix_id}.safetensors",
+        attribution / f"{prefix_id}.json",
+    )
+
+
+def read_continuations(path: Path) -> tuple[list[str], list[str], torch.Tensor]:
+    """(continuation_ids, texts, p_n) of a stage-2 file; a bad row names file and line."""
+    ids, texts, p = [], [], []
+    for line, row in read_jsonl_numbered(path):
+        cid, text, p_n = row.get("continuation_id"), row.get("text"), row.get("p_n")
+        if not isinstance(cid, str) or not isinstance(text, str):
+            raise InputError(f"{path}:{line}: needs string 'continuation_id' and 'text'")
+        if isinstance(p_n, bool) or not isinstance(p_n, int | float) or not math.isfinite(p_n):
+            raise InputError(f"{path}:{line}: continuation {cid}: 'p_n' {p_n!r} is not a number")
+        if p_n <= 0:
+            raise InputError(f"{path}:{line}: continuation {cid}: 'p_n' {p_n} is not > 0")
+        ids.append(cid)
+        texts.append(text)
+        p.append(p_n)
+    if not ids:
+        raise InputError(f"{path}: no continuations")
+    return ids, texts, torch.tensor(p, dtype=torch.float32)
+
+
+def read_attributions(
+    tensor_path: Path, json_path: Path, ids: list[str], samples: Path
+) -> torch.Tensor:
+    """Raw a [N, d_a] (float32) of a stage-3 pair whose continuation_ids equal `ids`."""
+    listed = read_json(json_path).get("continuation_ids")
+    if not isinstance(listed, list):
+        raise InputError(f"{json_path}: 'continuation_ids' must be a list")
+    if listed != ids:
+        pairs = zip(listed, ids, strict=False)  # lengths may differ
+        row = next((i for i, (x, y) in enumerate(pairs) if x != y), min(len(listed), len(ids)))
+        raise InputError(
+            f"{json_path}: continuation_ids differ from those of {samples} (same ids, same "
+            f"order expected): {len(listed)} vs {len(ids)} ids, first difference at row {row}"
+        )
+    tensors = load_tensors(tensor_path)
+    a_raw = tensors.get("a")
+    if a_raw is None or a_raw.ndim != 2 or a_raw.shape[0] != len(ids):
+        shape = None if a_raw is None else tuple(a_raw.shape)
+        raise InputError(f"{tensor_path}: 'a' must be [N={len(ids)}, d_a], got {shape}")
+    a_raw = a_raw.float()
+    if not torch.isfinite(a_raw).all():
+        raise InputError(f"{tensor_path}: 'a' holds non-finite values")
+    return a_raw
+
+
+def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> None:
+    """Stage 4 over every prefix of the run (this shard), skipping unchanged ones."""
+    labeler, labeler_files = make_labeler(config)
+    rows = {row["prefix_id"]: row for row in load_prefixes(run_dir)}
+    units = [
+        Unit(prefix_id, (*input_paths(run_dir, prefix_id), *labeler_files), {"prefix": row})
+        for prefix_id, row in rows.items()
+    ]
+    embedders: dict[str, SentenceTransformer] = {}
+
+    def embedder() -> SentenceTransformer:
+        """The embedder, loaded by the first prefix that needs it."""
+        if "model" not in embedders:
+            embedders["model"] = load_embedder(
+                config.embedding.model, resolve_device(config.run.device)
+            )
+        return embedders["model"]
+
+    def process(prefix_id: str) -> list[Path]:
+        samples, tensor_path, json_path = input_paths(run_dir, prefix_id)
+        prefix = rows[prefix_id]["text"]
+        ids, texts, p = read_continuations(samples)
+        a_raw = read_attributions(tensor_path, json_path, ids, samples)
+        try:
+            e = continuation_embeddings(
+                embedder(),
+                prefix,
+                texts,
+                continuation_ids=ids,
+                batch_size=config.embedding.batch_size,
+                max_length=config.embedding.max_length,
+            )
+        except InputError as err:
+            raise InputError(f"{samples}: {err}") from err
+        try:
+            a, h_0, scale = centre_and_scale(a_raw, p)
+        except InputError as err:
+            raise InputError(f"{tensor_path}: {err}") from err
+        labels, label_names = encode(labeler(prefix, texts)) if labeler else ({}, {})
+        features = FeatureSet(prefix_id, e, a, p, h_0, scale, ids, texts, labels, label_names)
+        return list(save_features(run_dir / STAGE.name, features))
+
+    run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)
