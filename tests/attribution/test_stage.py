@@ -1,0 +1,162 @@
+"""The stage-3 script and stage: output files and their index, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from motif_discovery.attribution import stage
+from motif_discovery.attribution.compute import AttributionSettings, attribute_prefix
+from motif_discovery.utils.config import load_config
+from motif_discovery.utils.errors import InputError
+from motif_discovery.utils.io import write_jsonl
+from tests.attribution.conftest import COPY_PREFIX, TEXTS, TRANSCODER_DIR, context_ids, tokens
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+REPO = Path(__file__).resolve().parents[2]
+PREFIXES = {
+    "copy": (COPY_PREFIX, TEXTS),
+    "famous": (
+        "ormia enjoys mares . ormia is famous for",
+        (" mares !", " mostly music .", " music ."),
+    ),
+}
+OUT = stage.STAGE.name
+
+
+def records(tok, prefix_id: str, texts) -> list[dict]:
+    """Stage-2 rows (the fields stage 3 reads, plus a few of the others)."""
+    return [
+        {
+            "continuation_id": f"{prefix_id}.{i:04d}",
+            "prefix_id": prefix_id,
+            "text": text,
+            "token_ids": tokens(tok, text),
+            "eos": False,
+            "multiplicity": 1,
+        }
+        for i, text in enumerate(texts)
+    ]
+
+
+def make_run(run_dir: Path, tok, prefixes=PREFIXES) -> Path:
+    rows = [{"prefix_id": pid, "text": text} for pid, (text, _) in prefixes.items()]
+    write_jsonl(run_dir / "1_data_preparation" / "prefixes.jsonl", rows)
+    for pid, (_, texts) in prefixes.items():
+        write_jsonl(run_dir / "2_branch_sampling" / f"{pid}.jsonl", records(tok, pid, texts))
+    return run_dir
+
+
+def config(*overrides: str):
+    base = ["run.device=cpu", "attribution.max_feature_nodes=64", "attribution.batch_size=4"]
+    return load_config(None, [*base, *overrides])
+
+
+def units(run_dir: Path) -> dict[str, int]:
+    return json.loads((run_dir / "manifest.json").read_text())["stages"][OUT]["units"]
+
+
+def test_outputs_index_and_resume(tmp_path, real, replacement):
+    _, tok = real
+    run_dir = make_run(tmp_path, tok)
+    cfg = config("attribution.span=post_lcs")
+    stage.run(cfg, run_dir)
+    for pid, (text, texts) in PREFIXES.items():
+        tensors = load_file(run_dir / OUT / f"{pid}.safetensors")
+        index = json.loads((run_dir / OUT / f"{pid}.json").read_text())
+        context = context_ids(tok, text)
+        conts = [tokens(tok, t) for t in texts]
+        assert index["prefix_token_ids"] == context
+        assert index["continuation_ids"] == [f"{pid}.{i:04d}" for i in range(len(texts))]
+        assert (index["span"], index["pooling"], index["position_shift"]) == ("post_lcs", "mean", 0)
+        sources = index["sources"]
+        d_a = len(sources["kind"])
+        assert tensors["a"].shape == (len(texts), d_a) and tensors["activations"].shape == (d_a,)
+        assert sources["kind"].count("feature") == 64
+        assert sources["kind"].count("token") == len(context)
+        assert sources["kind"].count("error") == 4 * len(context)
+        assert max(sources["position"]) == len(context) - 1
+        tokens_at = [i for i, k in enumerate(sources["kind"]) if k == "token"]
+        assert torch.equal(tensors["activations"][tokens_at], torch.ones(len(context)))
+        expected = attribute_prefix(
+            replacement, context, conts, AttributionSettings(64, span="post_lcs", batch_size=4)
+        )
+        torch.testing.assert_close(tensors["a"], expected.a, rtol=0, atol=1e-6)
+        assert index["span_starts"] == expected.span_starts
+    # ' mostly wood ...' shares ' mostly' with siblings: its post_lcs span starts at 1
+    assert json.loads((run_dir / OUT / "copy.json").read_text())["span_starts"][0] == 1
+    assert units(run_dir) == {"done": 2, "skipped": 0}
+    stage.run(cfg, run_dir)
+    assert units(run_dir) == {"done": 0, "skipped": 2}
+
+
+def test_script_runs(tmp_path, real):
+    _, tok = real
+    run_dir = make_run(tmp_path, tok, {"copy": (COPY_PREFIX, TEXTS[:2])})
+    script = REPO / "3_attribution_graphs" / "compute_continuation_attribution.py"
+    args = [
+        "--config",
+        str(REPO / "configs" / "default_config.json"),
+        "--run-dir",
+        str(run_dir),
+        "--set",
+        "run.device=cpu",
+        "--set",
+        "attribution.pooling=max",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script), *args], cwd=REPO, capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run_dir / OUT / "copy.json").read_text())["pooling"] == "max"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"token_ids": []}, "copy.0001: token_ids [] is empty"),
+        ({"text": "  "}, "copy.0001: text '  ' is empty after strip"),
+    ],
+)
+def test_bad_continuation_stops_before_any_work(tmp_path, real, edit, message):
+    _, tok = real
+    run_dir = make_run(tmp_path, tok)
+    rows = records(tok, "copy", TEXTS)
+    rows[1].update(edit)
+    write_jsonl(run_dir / "2_branch_sampling" / "copy.jsonl", rows)
+    with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        stage.run(config(), run_dir)
+    assert not (run_dir / OUT).exists() or not any((run_dir / OUT).iterdir())
+
+
+def test_too_long_for_the_context(tmp_path, real):
+    _, tok = real
+    run_dir = make_run(tmp_path, tok)
+    n = len(context_ids(tok, COPY_PREFIX)) + len(tokens(tok, TEXTS[0]))
+    with pytest.raises(
+        InputError, match=rf"prefix copy \(continuation copy.0000\): .* context of {n - 1}"
+    ):
+        stage.run(config(f"model.max_context={n - 1}"), run_dir)
+    assert not (run_dir / OUT).exists() or not any((run_dir / OUT).iterdir())
+
+
+def test_transcoders_of_other_weights(tmp_path, real):
+    _, tok = real
+    run_dir = make_run(tmp_path / "run", tok)
+    other = tmp_path / "transcoders"
+    shutil.copytree(TRANSCODER_DIR, other)
+    meta = json.loads((other / "transcoders.json").read_text())
+    meta["model_sha256"] = "0" * 64
+    (other / "transcoders.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="trained on other model weights"):
+        stage.run(config(f"model.transcoders={other}"), run_dir)
+    assert not any((run_dir / OUT).glob("*.safetensors"))
