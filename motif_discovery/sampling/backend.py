@@ -21,6 +21,7 @@ from transformers import (
     StoppingCriteriaList,
 )
 
+from motif_discovery.sampling.first_tokens import next_token_probs, nucleus
 from motif_discovery.sampling.stop import StopRule
 from motif_discovery.utils.config import SamplingConfig
 from motif_discovery.utils.errors import InputError
@@ -83,8 +84,14 @@ class _StopAtCharacters(StoppingCriteria):
 
 class HFSampler:
     """Batched `model.generate` (temperature, top-p, no top-k, the model's own generation
-    defaults ignored); rows end at a stop character or EOS. The call seeds a forked RNG, so
-    the process's global RNG is left as it was."""
+    defaults ignored); rows end at a stop character or EOS.
+
+    A free row's first token is drawn here from the same distribution generate would use
+    (softmax(logits / T) restricted to the top-p nucleus, renormalized; computed once per
+    context), so every row of a call is context + [first token], one width, and the call is
+    one unpadded `generate` of max_new_tokens - 1 steps. The call seeds a torch.Generator
+    for the first tokens and a forked RNG for generate, so the process's global RNG is left
+    as it was."""
 
     name = "hf"
 
@@ -94,48 +101,53 @@ class HFSampler:
         self.settings = settings
         pad = rule.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else min(rule.eos_ids)
+        self._first: tuple[tuple[int, ...], torch.Tensor] | None = None
 
-    def _generate(self, prompts: torch.Tensor, max_new_tokens: int) -> list[list[int]]:
-        """Sample a continuation of every row of `prompts` (rows of one length)."""
-        if max_new_tokens == 0:
-            return [[] for _ in range(prompts.shape[0])]
-        config = GenerationConfig(
-            do_sample=True,
-            temperature=self.settings.temperature,
-            top_p=self.settings.top_p,
-            top_k=0,
-            max_new_tokens=max_new_tokens,
-            eos_token_id=sorted(self.rule.eos_ids),
-            pad_token_id=self.pad_id,
-        )
-        out = self.model.generate(
-            prompts,
-            attention_mask=torch.ones_like(prompts),
-            generation_config=config,
-            stopping_criteria=StoppingCriteriaList([_StopAtCharacters(self.rule)]),
-        )
-        return out[:, prompts.shape[1] :].tolist()
+    def first_token_distribution(self, context: Sequence[int]) -> torch.Tensor:
+        """q restricted to the top-p nucleus and renormalized (cached for the last context)."""
+        if self._first is None or self._first[0] != tuple(context):
+            q = next_token_probs(self.model, context, self.settings.temperature)
+            kept = torch.zeros_like(q)
+            keep = nucleus(q, self.settings.top_p)
+            kept[keep] = q[keep]
+            self._first = (tuple(context), kept / kept.sum())
+        return self._first[1]
 
     @torch.no_grad()
     def draw(
         self, context: Sequence[int], first_tokens: Sequence[int | None], seed: int
     ) -> list[list[int]]:
-        device = self.model.device
-        base = torch.tensor([list(context)], device=device)
         free = [i for i, t in enumerate(first_tokens) if t is None]
-        forced = [i for i, t in enumerate(first_tokens) if t is not None]
-        out: list[list[int]] = [[] for _ in first_tokens]
+        first = list(first_tokens)
+        if free:
+            generator = torch.Generator().manual_seed(seed)
+            drawn = torch.multinomial(
+                self.first_token_distribution(context), len(free), True, generator=generator
+            )
+            for i, token in zip(free, drawn.tolist(), strict=True):
+                first[i] = token
+        steps = self.settings.max_new_tokens - 1
+        if steps == 0:
+            return [[int(t)] for t in first]
+        device = self.model.device
+        prompts = torch.tensor([[*context, t] for t in first], device=device)
+        config = GenerationConfig(
+            do_sample=True,
+            temperature=self.settings.temperature,
+            top_p=self.settings.top_p,
+            top_k=0,
+            max_new_tokens=steps,
+            eos_token_id=sorted(self.rule.eos_ids),
+            pad_token_id=self.pad_id,
+        )
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices, device_type=device.type):
             torch.manual_seed(seed)
-            if free:
-                rows = self._generate(base.expand(len(free), -1), self.settings.max_new_tokens)
-                for i, row in zip(free, rows, strict=True):
-                    out[i] = row
-            if forced:
-                heads = torch.tensor([[first_tokens[i]] for i in forced], device=device)
-                prompts = torch.cat([base.expand(len(forced), -1), heads], dim=1)
-                rows = self._generate(prompts, self.settings.max_new_tokens - 1)
-                for i, row in zip(forced, rows, strict=True):
-                    out[i] = [int(first_tokens[i]), *row]
-        return out
+            out = self.model.generate(
+                prompts,
+                attention_mask=torch.ones_like(prompts),
+                generation_config=config,
+                stopping_criteria=StoppingCriteriaList([_StopAtCharacters(self.rule)]),
+            )
+        rows = out[:, prompts.shape[1] :].tolist()
+        return [[int(t), *row] for t, row in zip(first, rows, strict=True)]

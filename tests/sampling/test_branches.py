@@ -14,6 +14,7 @@ from motif_discovery.sampling.first_tokens import FirstToken, call_plan, discove
 from motif_discovery.sampling.scoring import score
 from motif_discovery.sampling.stage import branch_prefix
 from motif_discovery.sampling.stop import Draw, StopRule
+from motif_discovery.toy_world.evaluate import sampler_reach
 from tests.sampling.conftest import cloze_rows, small_config, toy_models
 
 STOP = (".", "?", "!")
@@ -71,6 +72,16 @@ def test_stop_rule_keeps_the_stop_mark_and_texts_decode_from_tokens(toy):
     assert len(texts) == len(records)
     # the same words with "." and with "!" are two records
     assert any(t.endswith(" .") and t[:-1] + "!" in texts for t in texts)
+
+
+def test_every_text_lies_in_the_exact_top_p_support(toy):
+    """The support enumerated token by token (toy_world.evaluate.sampler_reach: each token
+    inside the top-p nucleus at T = 1) holds every sampled text, forced or free."""
+    model, tokenizer = toy
+    records, info, _ = sample(small_config("sampling.max_calls=6", "sampling.n=500"))
+    support = sampler_reach(model, tokenizer, cloze_rows()[0]["text"], 0.9, 20)
+    assert info["distinct"] == len(records) > 50
+    assert {r["text"] for r in records} <= support.keys()
 
 
 def test_stop_rule_cut(toy):
