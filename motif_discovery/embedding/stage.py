@@ -19,6 +19,7 @@ many texts share a forward pass, not what each row is (rows agree to float round
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -87,6 +88,8 @@ def read_continuations(path: Path) -> tuple[list[str], list[str], torch.Tensor]:
         p.append(p_n)
     if not ids:
         raise InputError(f"{path}: no continuations")
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{path}: continuation ids repeat")
     return ids, texts, torch.tensor(p, dtype=torch.float32)
 
 
@@ -123,15 +126,11 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         Unit(prefix_id, (*input_paths(run_dir, prefix_id), *labeler_files), {"prefix": row})
         for prefix_id, row in rows.items()
     ]
-    embedders: dict[str, SentenceTransformer] = {}
 
+    @functools.cache
     def embedder() -> SentenceTransformer:
         """The embedder, loaded by the first prefix that needs it."""
-        if "model" not in embedders:
-            embedders["model"] = load_embedder(
-                config.embedding.model, resolve_device(config.run.device)
-            )
-        return embedders["model"]
+        return load_embedder(config.embedding.model, resolve_device(config.run.device))
 
     def process(prefix_id: str) -> list[Path]:
         samples, tensor_path, json_path = input_paths(run_dir, prefix_id)

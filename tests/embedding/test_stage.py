@@ -187,3 +187,23 @@ def test_missing_world_file(tmp_path):
     run_dir, _, _ = make_run(tmp_path, n=5, n_prefixes=1)
     with pytest.raises(InputError, match=re.escape(str(clozes.parent / "world.json"))):
         stage4.run(config(f"data.clozes={clozes}"), run_dir)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"p_n": None}, r":2: continuation \S+: 'p_n' None is not a number"),
+        ({"p_n": 0.0}, r":2: continuation \S+: 'p_n' 0.0 is not > 0"),
+        ({"text": 3}, r":2: needs string 'continuation_id' and 'text'"),
+        ({"continuation_id": "toy-000.0000"}, "continuation ids repeat"),
+    ],
+)
+def test_bad_stage2_rows_are_named(tmp_path, edit, message):
+    run_dir, rows, _ = make_run(tmp_path, n=4, n_prefixes=1)
+    samples = run_dir / "2_branch_sampling" / f"{rows[0]['prefix_id']}.jsonl"
+    records = read_jsonl(samples)
+    records[1].update(edit)
+    write_jsonl(samples, records)
+    with pytest.raises(InputError, match=message) as err:
+        stage4.run(config(), run_dir)
+    assert str(samples) in str(err.value)
