@@ -19,6 +19,17 @@ from motif_discovery.model.paths import local_path, resolve_name
 from motif_discovery.toy_world.replacement import METADATA_FILE, load_replacement_model
 from motif_discovery.utils.config import ModelConfig
 from motif_discovery.utils.errors import InputError
+from motif_discovery.utils.io import sha256_file
+
+
+def transcoders_digest(config: ModelConfig) -> str | None:
+    """sha256 of a local transcoder directory's transcoders.json (it records the model
+    weights' sha256 and the training figures, so retrained transcoders or model change it);
+    None for a transcoder set named by id."""
+    transcoders = local_path(config.transcoders)
+    if transcoders is None or not (transcoders / METADATA_FILE).is_file():
+        return None
+    return sha256_file(transcoders / METADATA_FILE)
 
 
 def load_attribution_model(config: ModelConfig, device: torch.device, dtype: torch.dtype):

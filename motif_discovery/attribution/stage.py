@@ -7,6 +7,8 @@ Outputs per prefix, in `<run>/3_attribution_graphs/`:
 - `<prefix_id>.json`: prefix_id, continuation_ids, sources {kind, layer, position,
   feature}, span, pooling, position_shift, prefix_token_ids, span_starts (per continuation,
   the index of its first target token).
+A prefix reruns when its stage-2 file, its prefix row, the stage's config keys, its code or
+the local transcoders (transcoders.json) change.
 Bad input stops the stage before any prefix is computed: a continuation without tokens or
 with a blank text, a prefix + continuation longer than the context; transcoders that do not
 match the model stop it when the model is loaded (first prefix to compute).
@@ -20,7 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from motif_discovery.attribution.compute import AttributionSettings, attribute_prefix
-from motif_discovery.attribution.model import load_attribution_model
+from motif_discovery.attribution.model import load_attribution_model, transcoders_digest
 from motif_discovery.attribution.records import (
     Continuations,
     continuations_path,
@@ -30,10 +32,11 @@ from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
 from motif_discovery.model.context import max_context, prefix_ids
 from motif_discovery.model.loading import load_tokenizer, model_dtype
 from motif_discovery.sampling.stage import load_model_config
-from motif_discovery.utils.config import Config
+from motif_discovery.utils.config import Config, to_dict
 from motif_discovery.utils.device import resolve_device
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import save_tensors, write_json
+from motif_discovery.utils.manifest import config_subset
 from motif_discovery.utils.stage import Stage, Unit, run_stage, shard_units
 
 STAGE = Stage(
@@ -125,4 +128,8 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
             result = attribute_prefix(loaded[0], context, found.token_ids, settings, bar.update)
         return write_prefix(run_dir, prefix_id, context, found, result, settings)
 
-    run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)
+    settings_used = config_subset(to_dict(config), STAGE.config_keys)
+    settings_used["transcoders.json sha256"] = transcoders_digest(config.model)
+    run_stage(
+        STAGE, config, run_dir, units, process, force=force, shard=shard, settings=settings_used
+    )

@@ -160,3 +160,19 @@ def test_transcoders_of_other_weights(tmp_path, real):
     with pytest.raises(InputError, match="trained on other model weights"):
         stage.run(config(f"model.transcoders={other}"), run_dir)
     assert not any((run_dir / OUT).glob("*.safetensors"))
+
+
+def test_changed_transcoders_rerun(tmp_path, real):
+    _, tok = real
+    run_dir = make_run(tmp_path / "run", tok)
+    copy = tmp_path / "transcoders"
+    shutil.copytree(TRANSCODER_DIR, copy)
+    cfg = config(f"model.transcoders={copy}")
+    stage.run(cfg, run_dir)
+    stage.run(cfg, run_dir)
+    assert units(run_dir) == {"done": 0, "skipped": 2}
+    meta = json.loads((copy / "transcoders.json").read_text())
+    meta["retrained"] = True
+    (copy / "transcoders.json").write_text(json.dumps(meta))
+    stage.run(cfg, run_dir)
+    assert units(run_dir) == {"done": 2, "skipped": 0}
