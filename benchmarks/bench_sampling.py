@@ -8,9 +8,10 @@ the sampling loop to its patience stop, scoring, selection), minus file writes, 
 configs/default_config.json (T = 1, top-p 0.9, batch 32, patience 5) and sampling.n set to
 each N. Reported per cloze: seconds, calls, samples, distinct texts, why it stopped, kept,
 continuations per second (total and distinct); with --reach also the number of texts the
-sampler can reach (enumerated exactly, toy_world.evaluate.sampler_reach) and the share of
-them, and of their probability mass, that the kept texts cover. Peak RSS of the process and the
-load average before and after. Run it with one thread (OMP_NUM_THREADS=1).
+sampler can reach (enumerated exactly, toy_world.evaluate.sampler_reach), the share of
+them found, and the share of them, and of their probability mass, that the kept texts
+cover. Peak RSS of the process and the load average before and after. Run it with one
+thread (OMP_NUM_THREADS=1).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def one_cloze(models: Models, context: list[int], config, row: dict, reach: bool
         )
         found = {r["text"] for r in records}
         figures["reach"] = len(support)
+        figures["distinct_share_of_reach"] = round(info["distinct"] / len(support), 3)
         figures["kept_share_of_reach"] = round(len(found & support.keys()) / len(support), 3)
         mass = sum(support.values())
         figures["kept_mass_share_of_reach"] = round(

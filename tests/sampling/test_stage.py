@@ -55,7 +55,7 @@ def test_outputs_of_every_prefix(reference):
     assert units(reference) == {"done": 3, "skipped": 0}
 
 
-def test_rerun_skips_every_prefix(reference, tmp_path):
+def test_rerun_skips_every_prefix(reference):
     before = outputs(reference)
     stage.run(small_config(), reference)
     assert units(reference) == {"done": 0, "skipped": 3}
