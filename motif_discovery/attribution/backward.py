@@ -34,16 +34,28 @@ class ForwardPass:
     writes: list[torch.Tensor]
 
 
-def unembedding(model) -> torch.Tensor:
-    """W_U [V, d] float32 (logits = h_L W_U^T)."""
-    unembed = model.unembed_proj.float()
-    return unembed if unembed.shape[0] == model.cfg.d_vocab else unembed.T
+@dataclass(frozen=True)
+class Unembedding:
+    """W_U [V, d] (the model's own tensor) and its mean row in float32, so that
+    u_t = W_U[t] - mean_v W_U[v] and u_t . h_L = logit(t) - mean_v logit(v)."""
 
+    weight: torch.Tensor
+    mean: torch.Tensor
 
-def demeaned_unembedding(model) -> torch.Tensor:
-    """[V, d] float32: W_U[t] - mean_v W_U[v], so u_t . h_L = logit(t) - mean_v logit(v)."""
-    unembed = unembedding(model)
-    return unembed - unembed.mean(dim=0, keepdim=True)
+    @classmethod
+    def of(cls, model) -> Unembedding:
+        weight = model.unembed_proj
+        if weight.shape[0] != model.cfg.d_vocab:
+            weight = weight.T
+        return cls(weight, weight.mean(dim=0, dtype=torch.float32))
+
+    def directions(self, tokens: Sequence[int]) -> torch.Tensor:
+        """[len(tokens), d] float32: u_t of each token."""
+        return self.weight[list(tokens)].float() - self.mean
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """[..., V] float32 logits of final residuals h [..., d]."""
+        return (h @ self.weight.T).float()
 
 
 def pad(sequences: Sequence[Sequence[int]], pad_id: int, device) -> torch.Tensor:
@@ -65,19 +77,20 @@ def forward(model, ctx, ids: torch.Tensor) -> ForwardPass:
 
 
 def injected_gradient(
-    rows: Sequence[TargetRow], shape: torch.Size, unembed: torch.Tensor
+    rows: Sequence[TargetRow], shape: torch.Size, unembed: Unembedding
 ) -> torch.Tensor:
     """G [B, T, d] float32: each row's weighted target directions at their positions."""
-    grad = torch.zeros(shape, device=unembed.device)
+    device = unembed.mean.device
+    grad = torch.zeros(shape, device=device)
     for b, row in enumerate(rows):
-        weights = torch.tensor(row.weights, device=unembed.device)[:, None]
-        positions = torch.tensor(row.positions, device=unembed.device)
-        grad[b].index_add_(0, positions, weights * unembed[list(row.tokens)])
+        weights = torch.tensor(row.weights, device=device)[:, None]
+        positions = torch.tensor(row.positions, device=device)
+        grad[b].index_add_(0, positions, weights * unembed.directions(row.tokens))
     return grad
 
 
 def target_gradients(
-    run: ForwardPass, rows: Sequence[TargetRow], unembed: torch.Tensor
+    run: ForwardPass, rows: Sequence[TargetRow], unembed: Unembedding
 ) -> list[torch.Tensor]:
     """d (sum_j w_j target_j) / d write, for every cached write, one backward pass."""
     grad = injected_gradient(rows, run.final.shape, unembed).to(run.final.dtype)

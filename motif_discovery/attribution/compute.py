@@ -18,13 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from motif_discovery.attribution.backward import (
-    demeaned_unembedding,
-    forward,
-    pad,
-    target_gradients,
-    unembedding,
-)
+from motif_discovery.attribution.backward import Unembedding, forward, pad, target_gradients
 from motif_discovery.attribution.sources import SourceIndex
 from motif_discovery.attribution.targets import (
     TargetRow,
@@ -66,14 +60,17 @@ class PrefixAttribution:
     span_starts: list[int]
 
 
-def check_prefix_logits(final: torch.Tensor, unembed_logits: torch.Tensor, model) -> None:
-    """The batch's logits at the prefix positions equal the prefix's own (causality: a
-    continuation never changes them); float32 to 1e-3, other dtypes to 5e-2, relative."""
-    n = unembed_logits.shape[0]
-    logits = final[:, :n].float() @ unembedding(model).T
-    scale = unembed_logits.abs().max().clamp(min=1.0)
+def check_prefix_logits(
+    final: torch.Tensor, n_prefix: int, expected: torch.Tensor, unembed: Unembedding
+) -> None:
+    """Every row's logits at the last prefix position (which reads the whole prefix) equal
+    the prefix's own, `expected` [V] (causality: a continuation never changes them);
+    float32 to 1e-3, other dtypes to 5e-2, relative to the largest logit."""
+    logits = unembed.logits(final[:, n_prefix - 1])
+    expected = expected.float()
+    scale = expected.abs().max().clamp(min=1.0)
     tol = 1e-3 if final.dtype == torch.float32 else 5e-2
-    err = (logits - unembed_logits.float()).abs().max()
+    err = (logits - expected).abs().max()
     if err > tol * scale:
         raise RuntimeError(
             f"prefix logits differ between the prefix and its continuations ({err:.3g}): "
@@ -93,15 +90,15 @@ def attribute_rows(
 ) -> torch.Tensor:
     """[len(rows), d_a] float32: each row's attribution over `sources`, `batch_size` rows
     per forward + backward pass. `ctx`: circuit-tracer's context of `prefix_ids`."""
-    unembed = demeaned_unembedding(model)
-    prefix_logits = ctx.logits[0, : len(prefix_ids)]
+    unembed = Unembedding.of(model)
+    expected = ctx.logits[0, len(prefix_ids) - 1]
     pad_id = int(prefix_ids[0])
     out = torch.zeros(len(rows), sources.size)
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
         ids = pad([[*prefix_ids, *continuations[r.owner]] for r in batch], pad_id, model.device)
         run = forward(model, ctx, ids)
-        check_prefix_logits(run.final.detach(), prefix_logits, model)
+        check_prefix_logits(run.final.detach(), len(prefix_ids), expected, unembed)
         out[start : start + len(batch)] = sources.contract(
             target_gradients(run, batch, unembed)
         ).cpu()

@@ -6,7 +6,7 @@ import torch
 from circuit_tracer import attribute
 
 from motif_discovery.attribution.backward import (
-    demeaned_unembedding,
+    Unembedding,
     forward,
     pad,
     target_gradients,
@@ -31,7 +31,7 @@ def complete_rows(replacement, prefix, cont, rows):
     ctx = replacement.setup_attribution(torch.tensor(seq))
     sources = SourceIndex.from_context(ctx, len(seq), None)
     run = forward(replacement, ctx, pad([seq] * len(rows), 0, "cpu"))
-    grads = target_gradients(run, rows, demeaned_unembedding(replacement))
+    grads = target_gradients(run, rows, Unembedding.of(replacement))
     constants = torch.zeros(len(rows), dtype=torch.float64)
     for layer, transcoder in enumerate(replacement.transcoders._module):
         g = grads[layer + 1].double()
@@ -133,7 +133,7 @@ def test_batching_and_shared_source_index(replacement, real):
         full = SourceIndex.from_context(ctx, len(seq), None)
         rows = target_rows([cont], P, [0], pooling="mean", position_shift=0)
         grads = target_gradients(
-            forward(replacement, ctx, pad([seq], 0, "cpu")), rows, demeaned_unembedding(replacement)
+            forward(replacement, ctx, pad([seq], 0, "cpu")), rows, Unembedding.of(replacement)
         )
         row = full.contract(grads)[0]
         in_prefix = torch.nonzero(full.feature_position < P).squeeze(1)
@@ -158,3 +158,15 @@ def test_top_features_by_absolute_activation(replacement, real):
     assert torch.equal(keys, keys.sort().values)
     assert (every.feature_position > 0).all()
     assert SourceIndex.from_context(ctx, len(prefix), 10**6).n_features == every.n_features
+
+
+def test_a_different_context_is_refused(replacement, real):
+    """The shared source index holds only while every row starts with the prefix."""
+    _, tok = real
+    prefix = context_ids(tok, COPY_PREFIX)
+    ctx = replacement.setup_attribution(torch.tensor(prefix))
+    sources = SourceIndex.from_context(ctx, len(prefix), None)
+    other = [*prefix[:-2], prefix[-1], prefix[-2]]
+    rows = target_rows([[5]], len(prefix), [0], pooling="mean", position_shift=0)
+    with pytest.raises(RuntimeError, match="prefix logits differ"):
+        attribute_rows(replacement, ctx, sources, other, [[5]], rows, 1)
