@@ -68,7 +68,7 @@ def checked_contexts(
     tokenizer: PreTrainedTokenizerBase,
     config: Config,
     limit: int,
-    source: Path,
+    source: str | Path,
 ) -> dict[str, list[int]]:
     """The token context of every row; an empty prefix or one that cannot fit
     sampling.max_new_tokens more tokens is an InputError naming its id."""

@@ -127,3 +127,14 @@ def test_script_exits_2_naming_the_prefix(tmp_path):
     assert done.returncode == 2
     assert "empty-7" in done.stderr and "empty" in done.stderr.splitlines()[-1]
     assert not (tmp_path / OUT).exists()
+
+
+def test_short_prefix_keeps_all_and_logs_its_count(tmp_path):
+    write_prefixes(tmp_path, ROWS[:1])
+    stage.run(small_config("sampling.n=500", "sampling.max_calls=2"), tmp_path)
+    prefix_id = ROWS[0]["prefix_id"]
+    summary = json.loads((tmp_path / OUT / f"{prefix_id}.summary.json").read_text())
+    records = read_jsonl(tmp_path / OUT / f"{prefix_id}.jsonl")
+    assert summary["short"] and summary["kept"] == summary["distinct"] == len(records) < 500
+    log = (tmp_path / "logs" / f"{OUT}.log").read_text()
+    assert f"{prefix_id}: {len(records)} distinct continuations, fewer than sampling.n = 500" in log
