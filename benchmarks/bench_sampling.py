@@ -85,7 +85,7 @@ def main() -> None:
         tokenizer = load_tokenizer(config.model)
         limit = max_context(load_model_config(config.model), config.model)
         contexts = checked_contexts(rows, tokenizer, config, limit, CLOZES)
-        models = Models(config, tokenizer, limit)
+        models = Models(config, tokenizer, limit, "hf")
         per_cloze = [
             one_cloze(models, contexts[r["prefix_id"]], config, r, args.reach) for r in rows
         ]

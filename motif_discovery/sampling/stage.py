@@ -90,8 +90,11 @@ class Models:
     """The scoring model and the sampler, loaded on first use (a rerun that skips every
     prefix loads nothing)."""
 
-    def __init__(self, config: Config, tokenizer: PreTrainedTokenizerBase, limit: int):
+    def __init__(
+        self, config: Config, tokenizer: PreTrainedTokenizerBase, limit: int, backend: str
+    ):
         self.config = config
+        self.backend = backend
         self.tokenizer = tokenizer
         self.limit = limit
         self.loaded: tuple[Any, Sampler, StopRule] | None = None
@@ -102,13 +105,12 @@ class Models:
         return self.loaded
 
     def _load(self) -> tuple[Any, Sampler, StopRule]:
-        backend = backend_name(self.config.sampling.backend)
         device = resolve_device(self.config.run.device)
         model, _ = load_model(self.config.model, device)
         eos = model.generation_config.eos_token_id
         eos_ids = {*(eos if isinstance(eos, list) else [eos]), self.tokenizer.eos_token_id}
         rule = StopRule(self.tokenizer, self.config.sampling.stop, eos_ids - {None})
-        if backend == "hf":
+        if self.backend == "hf":
             return model, HFSampler(model, rule, self.config.sampling), rule
         from motif_discovery.sampling.vllm_backend import VllmSampler
 
@@ -132,6 +134,7 @@ def branch_prefix(
 
 def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> None:
     """Stage 2 over every prefix of the run (this shard), skipping unchanged ones."""
+    backend = backend_name(config.sampling.backend)
     rows = load_prefixes(run_dir)
     units = [Unit(row["prefix_id"], (), values=row) for row in rows]
     selected = {unit.unit_id for unit in shard_units(units, shard, STAGE.name)}
@@ -139,7 +142,7 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
     limit = max_context(load_model_config(config.model), config.model)
     shard_rows = [row for row in rows if row["prefix_id"] in selected]
     contexts = checked_contexts(shard_rows, tokenizer, config, limit, run_dir / PREFIXES_FILE)
-    models = Models(config, tokenizer, limit)
+    models = Models(config, tokenizer, limit, backend)
 
     def process(prefix_id: str) -> list[Path]:
         records, info = branch_prefix(models, contexts[prefix_id], config, prefix_id)

@@ -10,6 +10,7 @@ import torch
 
 from motif_discovery.model.context import max_context
 from motif_discovery.model.loading import load_model
+from motif_discovery.sampling.backend import backend_name
 from motif_discovery.sampling.stage import Models, load_model_config
 from motif_discovery.utils.config import Config, load_config
 from motif_discovery.utils.io import read_jsonl
@@ -44,7 +45,8 @@ def write_prefixes(run_dir: Path, rows: list[dict]) -> None:
 def toy_models(config: Config) -> Models:
     """The stage's lazily loaded model and sampler for `config`."""
     _, tokenizer = load_model(config.model, torch.device("cpu"))
-    return Models(config, tokenizer, max_context(load_model_config(config.model), config.model))
+    limit = max_context(load_model_config(config.model), config.model)
+    return Models(config, tokenizer, limit, backend_name(config.sampling.backend))
 
 
 @pytest.fixture(autouse=True)

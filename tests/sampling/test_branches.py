@@ -10,7 +10,12 @@ import torch
 
 from motif_discovery.model.context import prefix_ids
 from motif_discovery.sampling.backend import backend_name, call_seed
-from motif_discovery.sampling.first_tokens import FirstToken, call_plan, discover
+from motif_discovery.sampling.first_tokens import (
+    FirstToken,
+    call_plan,
+    discover,
+    next_token_probs,
+)
 from motif_discovery.sampling.scoring import score
 from motif_discovery.sampling.stage import branch_prefix
 from motif_discovery.sampling.stop import Draw, StopRule
@@ -156,19 +161,31 @@ def test_first_token_set_matches_an_independent_nucleus(toy, model64):
         assert [f.token_id for f in found] == expected
 
 
-def test_rare_first_tokens_are_found_with_a_tiny_budget():
-    """toy-009 has first tokens of probability 0.016-0.02 (>= first_token_min_prob 0.01):
-    plain sampling of the same budget would miss the rarest with probability > 1/2."""
-    config = small_config("sampling.batch_size=8", "sampling.max_calls=3", "sampling.n=100")
-    records, info, _ = sample(config, index=9)
-    first = info["first_tokens"]
-    budget = config.sampling.batch_size * config.sampling.max_calls
-    assert 2 * len(first) <= budget
-    rarest = min(f["prob"] for f in first)
-    assert 0.01 <= rarest < 0.02 and (1 - rarest) ** budget > 0.5
+def test_rare_first_tokens_are_found_with_a_tiny_budget(toy):
+    """The cloze whose rarest discovered first token is least probable (toy-009: five first
+    tokens of probability 0.016-0.02, >= first_token_min_prob 0.01) sampled with a budget of
+    about 2 |F| samples: every first token of F starts a kept continuation, though plain
+    sampling of the same budget would miss the rarest with probability > 1/2."""
+    model, tokenizer = toy
+    config = small_config("sampling.batch_size=8", "sampling.n=500")
+    rarest = []
+    for index in range(len(cloze_rows())):
+        _, context = context_of(tokenizer, config, index)
+        probs = next_token_probs(model, context, 1.0)
+        first = discover(probs, 0.9, 0.01, frozenset({tokenizer.eos_token_id}))
+        rarest.append((min(f.prob for f in first), index, len(first)))
+    p, index, size = min(rarest)
+    calls = math.ceil(2 * size / 8)
+    budget = 8 * calls
+    assert p >= 0.01 and (1 - p) ** budget > 0.5
+    records, info, _ = sample(
+        small_config("sampling.batch_size=8", f"sampling.max_calls={calls}", "sampling.n=500"),
+        index=index,
+    )
+    assert min(f["prob"] for f in info["first_tokens"]) == pytest.approx(p, rel=1e-5)
     seen = {r["token_ids"][0] for r in records}
-    assert {f["token_id"] for f in first} <= seen
-    assert all(f["kept"] >= 1 for f in first)
+    assert {f["token_id"] for f in info["first_tokens"]} <= seen
+    assert all(f["kept"] >= 1 for f in info["first_tokens"])
 
 
 def test_call_plan_is_half_free_and_round_robin():

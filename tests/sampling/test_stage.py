@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from motif_discovery.sampling import stage
+from motif_discovery.sampling.backend import vllm_available
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_jsonl
 from tests.sampling.conftest import SMALL, cloze_rows, small_config, write_prefixes
@@ -103,6 +104,15 @@ def test_bad_prefix_is_named_before_any_output(tmp_path, text, message):
         stage.run(small_config(), tmp_path)
     assert "bad-1" in str(err.value)
     assert not (tmp_path / OUT).exists() and not (tmp_path / ".done").exists()
+
+
+def test_vllm_without_cuda_or_vllm_is_refused_before_any_output(tmp_path):
+    if vllm_available():
+        pytest.skip("CUDA and vLLM present")
+    write_prefixes(tmp_path, ROWS[:1])
+    with pytest.raises(InputError, match=r"sampling\.backend: 'vllm' needs CUDA and vLLM"):
+        stage.run(small_config("sampling.backend=vllm"), tmp_path)
+    assert not (tmp_path / OUT).exists() and not (tmp_path / "manifest.json").exists()
 
 
 def test_script_exits_2_naming_the_prefix(tmp_path):
