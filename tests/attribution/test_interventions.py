@@ -6,7 +6,7 @@ A is a direct effect: attention patterns, normalization scales and every other M
 are held at their clean values. The hooks below hold exactly these on the real model (no
 circuit-tracer involved), which makes the model linear in the intervention: the change
 must match for small and large eps alike. Left free, attention and norms react to the
-intervention and the real change differs (benchmarks/attribution_length.py reports it).
+intervention and the real change differs (benchmarks/attribution_interventions.py).
 """
 
 import pytest
