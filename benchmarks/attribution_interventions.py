@@ -1,15 +1,16 @@
-"""How well do direct attributions predict the free real model's response? JSON.
+"""How well do direct attributions predict the real model's response, and which held part
+makes them exact? JSON.
 
     python benchmarks/attribution_interventions.py [--clozes 4] [--per-cloze 8] [--top 5]
 
-tests/attribution/test_interventions.py shows that, with attention patterns, norm scales
-and the other MLP outputs held, adding eps * a_s * W_dec[s] at the top-attributed features
-changes the pooled target by exactly eps * sum_s A(s -> target). Here nothing is held: the
-real toy model (Hugging Face forward, the addition made by a forward hook on the MLP) lets
-attention, norms and later MLPs react. For planted continuations of the first clozes
-(every `step`-th text), the top features by |A| of the mean-pooled row (full span) are
-scaled by eps; reported: the share of cases where the real change has the predicted sign,
-and the median of real change / predicted change.
+For planted continuations of the first clozes (evenly spaced over each cloze's texts), the
+top features by |A| of the mean-pooled row (full span) are scaled: eps * a_s * W_dec[s] is
+added to their layer's MLP output at their position, on the real toy model
+(attribution/frozen.py), with nothing held (the free model), or with some of the norm
+scales, attention patterns and other MLP outputs held at their clean values. Holding all
+three is the attribution's own linear model (tests/attribution/test_interventions.py).
+Reported per held set and eps: the share of cases where the change of the pooled target
+has the predicted sign, and the median of real change / predicted change.
 """
 
 from __future__ import annotations
@@ -22,29 +23,13 @@ import torch
 from bench_attribution import DATA, planted_continuations
 
 from motif_discovery.attribution.compute import AttributionSettings, attribute_prefix
-from motif_discovery.toy_world.lm import load_toy_model, mlp_hooks
+from motif_discovery.attribution.frozen import FrozenRun, centred
+from motif_discovery.toy_world.lm import load_toy_model
 from motif_discovery.toy_world.replacement import load_replacement_model
 from motif_discovery.utils.io import read_jsonl
 
-EPS = (0.01, 0.1, -0.01, -0.1, -0.5, -1.0)
-
-
-@torch.no_grad()
-def pooled_target(model, seq: list[int], n_prefix: int, cont: list[int], hook=None) -> float:
-    """Mean over the continuation of logit(t_j) - mean_v logit(v) at the predicting position."""
-    if hook is None:
-        logits = model(input_ids=torch.tensor([seq])).logits[0].double()
-    else:
-        with mlp_hooks(model, hook):
-            logits = model(input_ids=torch.tensor([seq])).logits[0].double()
-    centred = logits - logits.mean(-1, keepdim=True)
-    positions = torch.arange(len(cont)) + n_prefix - 1
-    return centred[positions, torch.tensor(cont)].mean().item()
-
-
-def adding(deltas: torch.Tensor):
-    """MLP hook that adds deltas[layer] [T, d] to the MLP output."""
-    return lambda layer, _inp, out: out + deltas[layer]
+EPS = (0.01, -0.01, -0.5, -1.0)
+HOLDS = ((), ("mlp",), ("attention",), ("norm",), ("norm", "mlp"), ("norm", "attention", "mlp"))
 
 
 def main() -> None:
@@ -58,7 +43,7 @@ def main() -> None:
     replacement = load_replacement_model(DATA / "model", DATA / "transcoders")
     real, _ = load_toy_model(DATA / "model")
     W_dec = [tc.W_dec.detach() for tc in replacement.transcoders._module]
-    cases = {eps: [] for eps in EPS}
+    cases: dict[tuple, list[tuple[float, float]]] = {(h, e): [] for h in HOLDS for e in EPS}
     for row in read_jsonl(DATA / "clozes.jsonl")[: args.clozes]:
         context, _, conts, _ = planted_continuations(replacement, row["id"])
         picked = conts[:: max(1, len(conts) // args.per_cloze)][: args.per_cloze]
@@ -68,24 +53,27 @@ def main() -> None:
             a = result.a[n, : src.n_features]
             top = a.abs().argsort(descending=True)[: args.top]
             seq = [*context, *cont]
-            base = pooled_target(real, seq, len(context), cont)
+            positions = torch.arange(len(cont)) + len(context) - 1
+            run = FrozenRun(real, seq)
+            base = centred(run.clean)[positions, torch.tensor(cont)].mean().item()
             deltas = torch.zeros(len(W_dec), len(seq), W_dec[0].shape[1])
             for i in top:
                 layer, pos = src.feature_layer[i], src.feature_position[i]
                 deltas[layer, pos] += src.feature_activation[i] * W_dec[layer][src.feature_id[i]]
-            for eps in EPS:
-                hook = adding(eps * deltas)
-                change = pooled_target(real, seq, len(context), cont, hook) - base
-                cases[eps].append((change, eps * a[top].sum().item()))
+            for hold in HOLDS:
+                for eps in EPS:
+                    logits = centred(run.logits(eps * deltas, set(hold)))
+                    change = logits[positions, torch.tensor(cont)].mean().item() - base
+                    cases[hold, eps].append((change, eps * a[top].sum().item()))
     report = {
-        "continuations": len(cases[EPS[0]]),
+        "continuations": len(cases[HOLDS[0], EPS[0]]),
         "top_features": args.top,
-        "by_eps": {
-            str(eps): {
-                "predicted_sign_share": float(np.mean([c * p > 0 for c, p in found])),
-                "median_real_over_predicted": float(np.median([c / p for c, p in found])),
+        "by_hold_and_eps": {
+            f"{'+'.join(hold) or 'free'} eps={eps}": {
+                "predicted_sign_share": round(float(np.mean([c * p > 0 for c, p in found])), 4),
+                "median_real_over_predicted": round(float(np.median([c / p for c, p in found])), 4),
             }
-            for eps, found in cases.items()
+            for (hold, eps), found in cases.items()
         },
     }
     print(json.dumps(report, indent=2))

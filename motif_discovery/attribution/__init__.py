@@ -6,5 +6,7 @@
 - `backward`: one forward pass of a batch of sequences through circuit-tracer's frozen
   replacement model and one backward pass of injected target directions;
 - `compute`: a prefix's pooled rows a_n; `records`: stage 2's continuations, checked;
-- `model`: the replacement model of the configured model; `stage`: the stage itself.
+- `model`: the replacement model of the configured model; `stage`: the stage itself;
+- `frozen`: the real model with norms, attention patterns and MLP outputs held, the ground
+  truth for direct effects (tests, benchmarks).
 """
