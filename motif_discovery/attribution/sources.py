@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
+from motif_discovery.utils.errors import InputError
+
 
 @dataclass(frozen=True)
 class SourceIndex:
@@ -41,6 +43,11 @@ class SourceIndex:
         """Sources of circuit-tracer's AttributionContext `ctx` (from `setup_attribution`)
         at positions < n_positions; all active features there when max_feature_nodes is None."""
         acts = ctx.activation_matrix.coalesce()
+        if len(ctx.decoder_vecs) != acts._nnz():
+            raise InputError(
+                "model.transcoders: cross-layer transcoders (one feature writing to several "
+                "layers) are not supported; use per-layer transcoders"
+            )
         layer, position, feature = acts.indices()
         values = acts.values()
         keep = torch.nonzero(position < n_positions).squeeze(1)
@@ -92,14 +99,16 @@ class SourceIndex:
         """Rows [B, d_a] float32 from gradients [embedding, MLP out 0 .. L-1], each [B, T, d]:
         features g_{l,p} . (a W_dec), errors g_{l,p} . e_{l,p}, tokens g_{0,p} . W_E[x_p]."""
         P = self.n_positions
-        mlp = [g[:, :P].float() for g in gradients[1:]]
-        features = torch.zeros(mlp[0].shape[0], self.n_features, device=mlp[0].device)
+        B = gradients[0].shape[0]
+        features = torch.zeros(B, self.n_features, device=gradients[0].device)
+        errors = []
         for layer in range(self.n_layers):
+            grad = gradients[layer + 1][:, :P].float()
             idx = torch.nonzero(self.feature_layer == layer).squeeze(1)
             if len(idx):
-                scores = mlp[layer] @ self.decoder_vectors[idx].float().T  # [B, P, k_l]
+                scores = grad @ self.decoder_vectors[idx].float().T  # [B, P, k_l]
                 cols = torch.arange(len(idx), device=scores.device)
                 features[:, idx] = scores[:, self.feature_position[idx], cols]
-        errors = torch.einsum("lbpd,lpd->blp", torch.stack(mlp), self.error_vectors.float())
+            errors.append(torch.einsum("bpd,pd->bp", grad, self.error_vectors[layer].float()))
         tokens = torch.einsum("bpd,pd->bp", gradients[0][:, :P].float(), self.token_vectors.float())
-        return torch.cat([features, errors.reshape(len(features), -1), tokens], dim=1)
+        return torch.cat([features, *errors, tokens], dim=1)
