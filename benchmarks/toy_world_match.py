@@ -9,7 +9,11 @@ Reads a run that has been through stage 5 with one (beta, gamma) config:
   of every gamma, and the event with the highest ARI; the baselines at that event's K; and
   each single-view k-means at its own best K in 1..K_clamp;
 - "views": ARI of k-means on each view at the planted number of families (is the
-  information in the view at all?).
+  information in the view at all?);
+- "objective": at the fixed config, L of K = 1, of the planted partition and of RD's, and
+  beta*_planted = H(planted) / (D_gamma(K = 1) - D_gamma(planted)), the smallest beta at
+  which the planted partition scores a lower L than K = 1 (at the fixed gamma; the objective
+  is L = H + beta D_gamma with D_gamma = gamma D_e + (1 - gamma) D_a).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import torch
 
 from motif_discovery.clustering.baselines import BaselineInputs, baseline_assignments
 from motif_discovery.clustering.beta_path import follow_beta_path
-from motif_discovery.clustering.metrics import label_scores
+from motif_discovery.clustering.metrics import evaluate_partition, label_scores
 from motif_discovery.clustering.settings import FitSettings
 from motif_discovery.data.prefixes import load_prefixes
 from motif_discovery.embedding.features import load_features
@@ -46,6 +50,7 @@ def fixed_scores(run_dir: Path, prefix_id: str) -> dict:
         "beta": config["beta"],
         "gamma": config["gamma"],
         "K": config["K"],
+        "L": config["L"],
         **{m: {k: scores[m][f"{k}_{LABEL}"] for k in ("ARI", "NMI")} for m in METHODS},
     }
 
@@ -92,6 +97,25 @@ def view_scores(features) -> dict:
     }
 
 
+def objective_scores(features, fixed: dict) -> dict:
+    """L at the fixed config of K = 1, the planted partition and RD's; beta*_planted."""
+    beta, gamma = fixed["beta"], fixed["gamma"]
+    planted = np.asarray(features.labels[LABEL])
+    terms = {
+        name: evaluate_partition(features.e, features.a, features.p, assign, beta, gamma)
+        for name, assign in (("K=1", np.zeros_like(planted)), ("planted", planted))
+    }
+    gain = terms["K=1"]["D_gamma"] - terms["planted"]["D_gamma"]
+    return {
+        **{f"L {name}": t["L"] for name, t in terms.items()},
+        "L RD": fixed["L"],
+        "H planted": terms["planted"]["H"],
+        "D_gamma K=1": terms["K=1"]["D_gamma"],
+        "D_gamma planted": terms["planted"]["D_gamma"],
+        "beta*_planted": terms["planted"]["H"] / gain if gain > 0 else None,
+    }
+
+
 def mean_of(rows: list[dict], key: str) -> dict:
     """Unweighted mean over prefixes of each method's ARI/NMI under rows[i][key]."""
     out = {}
@@ -114,6 +138,7 @@ def main() -> None:
         features = load_features(args.run_dir / "4_feature_extraction", row["prefix_id"])
         entry = {"prefix_id": row["prefix_id"], "N": features.n, **view_scores(features)}
         entry["fixed"] = fixed_scores(args.run_dir, row["prefix_id"])
+        entry["objective"] = objective_scores(features, entry["fixed"])
         if not args.no_oracle:
             entry["oracle"] = oracle_scores(
                 features, args.gammas, settings, config.clustering.K_clamp
