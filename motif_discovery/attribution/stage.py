@@ -29,9 +29,8 @@ from motif_discovery.attribution.records import (
     read_continuations,
 )
 from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
-from motif_discovery.model.context import max_context, prefix_ids
-from motif_discovery.model.loading import load_tokenizer, model_dtype
-from motif_discovery.sampling.stage import load_model_config
+from motif_discovery.model.context import checked_context, max_context
+from motif_discovery.model.loading import load_model_config, load_tokenizer, model_dtype
 from motif_discovery.utils.config import Config, to_dict
 from motif_discovery.utils.device import resolve_device
 from motif_discovery.utils.errors import InputError
@@ -70,13 +69,19 @@ def checked_inputs(
     limit = max_context(load_model_config(config.model), config.model)
     inputs = {}
     for row in rows:
-        prefix_id, text = row["prefix_id"], row.get("text")
-        if not isinstance(text, str):
-            raise InputError(f"{run_dir / PREFIXES_FILE}: prefix {prefix_id}: no 'text'")
+        prefix_id = row["prefix_id"]
         try:
-            context = prefix_ids(tokenizer, text, config.model, config.data.prompt_format)
+            context = checked_context(
+                tokenizer,
+                prefix_id,
+                row.get("text"),
+                config.model,
+                config.data.prompt_format,
+                0,
+                limit,
+            )
         except InputError as err:
-            raise InputError(f"{run_dir / PREFIXES_FILE}: prefix {prefix_id}: {err}") from err
+            raise InputError(f"{run_dir / PREFIXES_FILE}: {err}") from err
         path = continuations_path(run_dir, prefix_id)
         found = read_continuations(path, prefix_id, len(context), limit, len(tokenizer))
         inputs[prefix_id] = (context, found)

@@ -12,16 +12,13 @@ when its rows change.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-from transformers import AutoConfig, PretrainedConfig
 
 from motif_discovery.data.clozes import Cloze, read_clozes, select
 from motif_discovery.data.prefixes import PREFIXES_FILE
-from motif_discovery.model.context import check_fits, max_context, prefix_ids
-from motif_discovery.model.loading import load_tokenizer
-from motif_discovery.model.paths import local_path, resolve_name
+from motif_discovery.model.context import checked_context, max_context
+from motif_discovery.model.loading import load_model_config, load_tokenizer
+from motif_discovery.model.paths import local_path
 from motif_discovery.utils.config import Config
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_jsonl, write_jsonl
@@ -49,27 +46,24 @@ def clozes_path(config: Config) -> Path:
     return path
 
 
-def load_model_config(config: Config) -> PretrainedConfig:
-    """The transformers config of model.name (offline when it is a local directory)."""
-    name = config.model.name
-    offline = local_path(name) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
-    try:
-        return AutoConfig.from_pretrained(resolve_name(name), local_files_only=offline)
-    except (OSError, ValueError) as err:
-        raise InputError(f"model.name: cannot load the config of {name!r} ({err})") from err
-
-
 def check_prefixes(path: Path, clozes: list[Cloze], config: Config) -> None:
     """Each prefix is not empty and its context + max_new_tokens fits the model's context."""
     for cloze in clozes:
         if not cloze.text.strip():
             raise InputError(f"{path}:{cloze.line}: prefix {cloze.prefix_id}: text is empty")
     tokenizer = load_tokenizer(config.model)
-    limit = max_context(load_model_config(config), config.model)
+    limit = max_context(load_model_config(config.model), config.model)
     for cloze in clozes:
-        ids = prefix_ids(tokenizer, cloze.text, config.model, config.data.prompt_format)
         try:
-            check_fits(cloze.prefix_id, len(ids), config.sampling.max_new_tokens, limit)
+            checked_context(
+                tokenizer,
+                cloze.prefix_id,
+                cloze.text,
+                config.model,
+                config.data.prompt_format,
+                config.sampling.max_new_tokens,
+                limit,
+            )
         except InputError as err:
             raise InputError(f"{path}:{cloze.line}: {err}") from err
 

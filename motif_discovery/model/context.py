@@ -78,3 +78,24 @@ def check_fits(prefix_id: str, n_prefix: int, n_new: int, limit: int) -> None:
             f"prefix {prefix_id}: {n_prefix} tokens + {n_new} new tokens exceed the model's "
             f"context of {limit} tokens"
         )
+
+
+def checked_context(
+    tokenizer: PreTrainedTokenizerBase,
+    prefix_id: str,
+    text: object,
+    config: ModelConfig,
+    prompt_format: str,
+    n_new: int,
+    limit: int,
+) -> list[int]:
+    """prefix_ids of one prefix that must leave room for `n_new` more tokens within
+    `limit`; every problem (no text, empty, too long) is an InputError naming the prefix."""
+    if not isinstance(text, str):
+        raise InputError(f"prefix {prefix_id}: 'text' is missing or not a string")
+    try:
+        ids = prefix_ids(tokenizer, text, config, prompt_format)
+    except InputError as err:
+        raise InputError(f"prefix {prefix_id}: {err}") from err
+    check_fits(prefix_id, len(ids), n_new, limit)
+    return ids

@@ -6,8 +6,10 @@ import os
 
 import torch
 from transformers import (
+    AutoConfig,
     AutoModelForCausalLM,
     AutoTokenizer,
+    PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
@@ -26,12 +28,27 @@ def model_dtype(name: str, device: torch.device) -> torch.dtype:
     return DTYPES[name]
 
 
+def offline(name: str) -> bool:
+    """Read `name` without the hub: a local directory, or HF_HUB_OFFLINE=1."""
+    return local_path(name) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+def load_model_config(config: ModelConfig) -> PretrainedConfig:
+    """The transformers config of `model.name` (no weights)."""
+    try:
+        return AutoConfig.from_pretrained(
+            resolve_name(config.name), local_files_only=offline(config.name)
+        )
+    except (OSError, ValueError) as err:
+        raise InputError(f"model.name: cannot load a config from {config.name!r} ({err})") from err
+
+
 def load_tokenizer(config: ModelConfig) -> PreTrainedTokenizerBase:
     """The model's tokenizer; a local directory is read offline."""
-    name = resolve_name(config.name)
-    offline = local_path(config.name) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
     try:
-        return AutoTokenizer.from_pretrained(name, local_files_only=offline)
+        return AutoTokenizer.from_pretrained(
+            resolve_name(config.name), local_files_only=offline(config.name)
+        )
     except (OSError, ValueError) as err:
         raise InputError(
             f"model.name: cannot load a tokenizer from {config.name!r} ({err})"
@@ -43,11 +60,11 @@ def load_model(
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """(model in eval mode on `device`, tokenizer) of `model.name`."""
     tokenizer = load_tokenizer(config)
-    name = resolve_name(config.name)
-    offline = local_path(config.name) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            name, local_files_only=offline, dtype=model_dtype(config.dtype, device)
+            resolve_name(config.name),
+            local_files_only=offline(config.name),
+            dtype=model_dtype(config.dtype, device),
         )
     except (OSError, ValueError) as err:
         raise InputError(f"model.name: cannot load a model from {config.name!r} ({err})") from err

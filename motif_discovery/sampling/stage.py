@@ -12,21 +12,19 @@ sampling.max_new_tokens fits the model's context.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from transformers import AutoConfig, PretrainedConfig, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
-from motif_discovery.model.context import check_fits, max_context, prefix_ids
-from motif_discovery.model.loading import load_model, load_tokenizer
-from motif_discovery.model.paths import local_path, resolve_name
+from motif_discovery.model.context import checked_context, max_context
+from motif_discovery.model.loading import load_model, load_model_config, load_tokenizer
 from motif_discovery.sampling.backend import HFSampler, Sampler, backend_name
 from motif_discovery.sampling.branches import sample_prefix
 from motif_discovery.sampling.first_tokens import discover, next_token_probs
 from motif_discovery.sampling.stop import StopRule
-from motif_discovery.utils.config import Config, ModelConfig
+from motif_discovery.utils.config import Config
 from motif_discovery.utils.device import resolve_device
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import write_json, write_jsonl
@@ -54,15 +52,6 @@ def output_paths(run_dir: Path, prefix_id: str) -> tuple[Path, Path]:
     return out / f"{prefix_id}.jsonl", out / f"{prefix_id}.summary.json"
 
 
-def load_model_config(config: ModelConfig) -> PretrainedConfig:
-    """The transformers config of `model.name` (no weights)."""
-    offline = local_path(config.name) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
-    try:
-        return AutoConfig.from_pretrained(resolve_name(config.name), local_files_only=offline)
-    except (OSError, ValueError) as err:
-        raise InputError(f"model.name: cannot load a config from {config.name!r} ({err})") from err
-
-
 def checked_contexts(
     rows: list[dict[str, Any]],
     tokenizer: PreTrainedTokenizerBase,
@@ -71,18 +60,21 @@ def checked_contexts(
     source: str | Path,
 ) -> dict[str, list[int]]:
     """The token context of every row; an empty prefix or one that cannot fit
-    sampling.max_new_tokens more tokens is an InputError naming its id."""
+    sampling.max_new_tokens more tokens is an InputError naming `source` and its id."""
     contexts = {}
     for row in rows:
-        prefix_id, text = row["prefix_id"], row.get("text")
-        if not isinstance(text, str):
-            raise InputError(f"{source}: prefix {prefix_id}: 'text' is missing or not a string")
         try:
-            ids = prefix_ids(tokenizer, text, config.model, config.data.prompt_format)
+            contexts[row["prefix_id"]] = checked_context(
+                tokenizer,
+                row["prefix_id"],
+                row.get("text"),
+                config.model,
+                config.data.prompt_format,
+                config.sampling.max_new_tokens,
+                limit,
+            )
         except InputError as err:
-            raise InputError(f"{source}: prefix {prefix_id}: {err}") from err
-        check_fits(prefix_id, len(ids), config.sampling.max_new_tokens, limit)
-        contexts[prefix_id] = ids
+            raise InputError(f"{source}: {err}") from err
     return contexts
 
 

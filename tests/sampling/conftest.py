@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from motif_discovery.model.context import max_context
-from motif_discovery.model.loading import load_model
+from motif_discovery.model.loading import load_model, load_model_config
 from motif_discovery.sampling.backend import backend_name
-from motif_discovery.sampling.stage import Models, load_model_config
+from motif_discovery.sampling.stage import Models
 from motif_discovery.utils.config import Config, load_config
 from motif_discovery.utils.io import read_jsonl
 
