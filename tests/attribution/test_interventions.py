@@ -32,27 +32,53 @@ def test_clean_run_reproduces_the_model(real):
         run.logits(zero, {"mlps"})
 
 
-@pytest.mark.parametrize("text", [" hardwood .", " mostly wood , of course .", " mostly lumber ."])
-def test_scaling_top_features_moves_target_as_predicted(replacement, real, text):
-    model, tok = real
+TEXTS = [" hardwood .", " mostly wood , of course .", " mostly lumber ."]
+
+
+def top_feature_intervention(replacement, tok, text, top_k=5):
+    """(sum of the top-|A| features' attributions, the deltas a_s W_dec[s] that add them
+    once more at their layer and position, the sequence, the pooled target's reader)."""
     prefix, cont = context_ids(tok, COPY_PREFIX), tokens(tok, text)
     seq = [*prefix, *cont]
     result = attribute_prefix(replacement, prefix, [cont], AttributionSettings(None))
     src, a = result.sources, result.a[0, : result.sources.n_features]
-    top = a.abs().argsort(descending=True)[:5]
+    top = a.abs().argsort(descending=True)[:top_k]
     positions = torch.arange(len(cont)) + len(prefix) - 1
-
-    def pooled(logits):
-        return centred(logits)[positions, torch.tensor(cont)].mean().item()
-
-    run = FrozenRun(model, seq)
     W_dec = [tc.W_dec.detach() for tc in replacement.transcoders._module]
     deltas = torch.zeros(len(W_dec), len(seq), W_dec[0].shape[1])
     for i in top:
         layer, pos = src.feature_layer[i], src.feature_position[i]
         deltas[layer, pos] += src.feature_activation[i] * W_dec[layer][src.feature_id[i]]
+
+    def pooled(logits):
+        return centred(logits)[positions, torch.tensor(cont)].mean().item()
+
+    return a[top].sum().item(), deltas, seq, pooled
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_scaling_top_features_moves_target_as_predicted(replacement, real, text):
+    model, tok = real
+    attributed, deltas, seq, pooled = top_feature_intervention(replacement, tok, text)
+    run = FrozenRun(model, seq)
     for eps in (0.01, -1.0):
-        predicted = eps * a[top].sum().item()
+        predicted = eps * attributed
         real_change = pooled(run.logits(eps * deltas, HOLD)) - pooled(run.clean)
         assert real_change * predicted > 0
         assert real_change == pytest.approx(predicted, rel=2e-3, abs=1e-5)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_removing_top_features_moves_the_free_model_in_the_predicted_direction(
+    replacement, real, text
+):
+    """The real model left free (norms, attention and later MLPs respond): removing the
+    top-attributed features (eps = -1) moves the target in the predicted direction. The
+    amount is not the predicted one (here 0.13x-1x; benchmarks/attribution_interventions.py:
+    84% of 32 planted continuations agree in sign, median real/predicted 1.14; small eps
+    agree in sign only 41% of the time, the norms' scale invariance absorbing them)."""
+    model, tok = real
+    attributed, deltas, seq, pooled = top_feature_intervention(replacement, tok, text)
+    run = FrozenRun(model, seq)
+    real_change = pooled(run.logits(-deltas, set())) - pooled(run.clean)
+    assert real_change * -attributed > 0
