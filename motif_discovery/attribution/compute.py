@@ -1,10 +1,12 @@
 """A prefix's pooled attribution rows a_n, one per continuation (docs/method.md, "Stage 3").
 
-    mean:  a_n = (1 / |S_n|) sum_{j in S_n} A(. -> target_j)   one backward pass per n
-    sum:   a_n =             sum_{j in S_n} A(. -> target_j)   one backward pass per n
+    mean:      a_n = (1 / |S_n|) sum_{j in S_n} A(. -> target_j)   one backward pass per n
+    sum:       a_n =             sum_{j in S_n} A(. -> target_j)   one backward pass per n
+    surprisal: a_n = sum_{j in S_n} w_j A(. -> target_j),           one backward pass per n
+               w_j = s_j / sum_{i in S_n} s_i,  s_j = -ln p(t_j | prefix, t_<j)
     max:   a_n[s] = max_{j in S_n} A(s -> target_j)            one backward pass per token
 
-A is linear in the injected direction, so the mean and sum rows come from one backward pass
+A is linear in the injected direction, so the mean, sum and surprisal rows come from one backward pass
 with every target of the span injected at once. Rows are contracted and pooled in float32
 (the backward pass itself runs in the model's dtype). Prefix activations do not depend on
 the continuation (the model is causal), so the source index is built once from the prefix
@@ -122,8 +124,10 @@ def attribute_prefix(
     continuations: Sequence[Sequence[int]],
     settings: AttributionSettings,
     progress: Callable[[int], None] | None = None,
+    surprisal: Sequence[Sequence[float]] | None = None,
 ) -> PrefixAttribution:
-    """Pooled rows a_n of every continuation (token ids after the context `prefix_ids`)."""
+    """Pooled rows a_n of every continuation (token ids after the context `prefix_ids`);
+    `surprisal[n][j]` = -ln p(t_j) of each token, for pooling = "surprisal"."""
     ctx = model.setup_attribution(torch.tensor(list(prefix_ids), device=model.device))
     sources = SourceIndex.from_context(ctx, len(prefix_ids), settings.max_feature_nodes)
     shared = shared_prefix_lengths(continuations)
@@ -136,6 +140,7 @@ def attribute_prefix(
         starts,
         pooling=settings.pooling,
         position_shift=settings.position_shift,
+        surprisal=surprisal,
     )
     values = attribute_rows(
         model, ctx, sources, prefix_ids, continuations, rows, settings.batch_size, progress

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,14 +25,16 @@ class Continuations:
     prefix_id: str
     ids: list[str]
     token_ids: list[list[int]]
+    surprisal: list[list[float]] | None  # -token_logprobs; None when a row has none
 
 
 def read_continuations(
     path: Path, prefix_id: str, n_context: int, limit: int, vocab_size: int
 ) -> Continuations:
     """Rows of `path`: each needs a continuation_id, a text that is not blank and token ids
-    (ints in [0, vocab_size)); context + continuation must fit in `limit` tokens."""
-    ids, tokens = [], []
+    (ints in [0, vocab_size)); context + continuation must fit in `limit` tokens;
+    token_logprobs, where present, are one finite number <= 0 per token."""
+    ids, tokens, surprisal = [], [], []
     for lineno, row in read_jsonl_numbered(path):
         where = f"{path}: line {lineno}: prefix {prefix_id}"
         cid = row.get("continuation_id")
@@ -46,10 +49,21 @@ def read_continuations(
         if not all(isinstance(t, int) and 0 <= t < vocab_size for t in token_ids):
             raise InputError(f"{where}: token_ids hold values that are not token ids")
         check_fits(f"{prefix_id} (continuation {cid})", n_context, len(token_ids), limit)
+        logprobs = row.get("token_logprobs")
+        if logprobs is not None and (
+            not isinstance(logprobs, list)
+            or len(logprobs) != len(token_ids)
+            or not all(isinstance(v, int | float) and -math.inf < v <= 0 for v in logprobs)
+        ):
+            raise InputError(
+                f"{where}: token_logprobs must be {len(token_ids)} finite numbers <= 0"
+            )
         ids.append(cid)
         tokens.append(token_ids)
+        surprisal.append(None if logprobs is None else [-float(v) for v in logprobs])
     if not ids:
         raise InputError(f"{path}: prefix {prefix_id} has no continuations")
     if len(set(ids)) != len(ids):
         raise InputError(f"{path}: prefix {prefix_id}: duplicate continuation ids")
-    return Continuations(prefix_id, ids, tokens)
+    complete = all(row is not None for row in surprisal)
+    return Continuations(prefix_id, ids, tokens, surprisal if complete else None)

@@ -84,6 +84,11 @@ def checked_inputs(
             raise InputError(f"{run_dir / PREFIXES_FILE}: {err}") from err
         path = continuations_path(run_dir, prefix_id)
         found = read_continuations(path, prefix_id, len(context), limit, len(tokenizer))
+        if config.attribution.pooling == "surprisal" and found.surprisal is None:
+            raise InputError(
+                f"{path}: prefix {prefix_id}: attribution.pooling 'surprisal' needs "
+                "token_logprobs in every row (stage 2 writes them)"
+            )
         inputs[prefix_id] = (context, found)
     return inputs
 
@@ -130,7 +135,9 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         context, found = inputs[prefix_id]
         bar = tqdm(total=0, desc=f"stage 3 {prefix_id}", leave=False, file=sys.stderr)
         with bar:
-            result = attribute_prefix(loaded[0], context, found.token_ids, settings, bar.update)
+            result = attribute_prefix(
+                loaded[0], context, found.token_ids, settings, bar.update, found.surprisal
+            )
         return write_prefix(run_dir, prefix_id, context, found, result, settings)
 
     settings_used = config_subset(to_dict(config), STAGE.config_keys)

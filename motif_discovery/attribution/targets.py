@@ -10,6 +10,12 @@ With the reference's shift it is read at P + j, the position of t_j itself: ever
 reads the distribution one token late, and the last one, at the continuation's last token,
 scores t_{T-1} as the token after the continuation (kept, as the reference does).
 
+Pooling weights w_j over S_n (one backward pass with every target injected at its weight,
+except max): mean 1/|S_n|; sum 1; surprisal s_j / sum_{i in S_n} s_i with
+s_j = -ln p(t_j | prefix, t_<j) under the model at temperature 1 (stage 2's token
+log-probabilities): a token the model was certain of (a forced word of the wording) carries
+no choice between branches and gets no weight; max takes the largest per-token value.
+
 Span S_n (L_n = the longest token prefix t_0 .. t_{L_n - 1} that continuation n shares with
 any sibling of the same prefix):
     full:          S_n = {0, .., T-1}
@@ -71,6 +77,24 @@ def span_start(n_tokens: int, shared: int, span: str) -> int:
     raise ValueError(f"unknown span {span!r}")
 
 
+MIN_SURPRISAL = 1e-6  # below this total a span has no choice to weight by: uniform weights
+
+
+def pooling_weights(pooling: str, surprisal: Sequence[float]) -> list[float]:
+    """w_j over a span's targets (`surprisal`: s_j = -ln p(t_j | prefix, t_<j) of each):
+
+        mean: 1 / |S|     sum, max: 1     surprisal: s_j / sum_{i in S} s_i
+
+    (surprisal falls back to 1 / |S| when the span's total surprisal is below 1e-6)."""
+    size = len(surprisal)
+    if pooling == "surprisal":
+        total = float(sum(surprisal))
+        if total >= MIN_SURPRISAL:
+            return [float(s) / total for s in surprisal]
+        return [1.0 / size] * size
+    return [1.0 / size if pooling == "mean" else 1.0] * size
+
+
 def target_rows(
     continuations: Sequence[Sequence[int]],
     n_context: int,
@@ -79,18 +103,29 @@ def target_rows(
     pooling: str,
     position_shift: int,
     per_token: bool = False,
+    surprisal: Sequence[Sequence[float]] | None = None,
 ) -> list[TargetRow]:
-    """The rows of one prefix. mean/sum: one row per continuation holding every target of
-    its span with weight 1/|S_n| (mean) or 1 (sum), i.e. one backward pass; max, or
-    `per_token`: one row per target (weight 1 for max, the pooling weight otherwise)."""
+    """The rows of one prefix. mean/sum/surprisal: one row per continuation holding every
+    target of its span with its pooling weight (pooling_weights), i.e. one backward pass;
+    max, or `per_token`: one row per target (weight 1 for max, the pooling weight
+    otherwise). `surprisal[n][j]` = -ln p(t_j) of continuation n's tokens (stage 2's
+    token_logprobs, negated); needed by pooling = "surprisal" only."""
+    if pooling == "surprisal" and surprisal is None:
+        raise ValueError("pooling 'surprisal' needs each continuation's token surprisals")
     rows = []
     for owner, (tokens, start) in enumerate(zip(continuations, starts, strict=True)):
         js = range(start, len(tokens))
-        weight = 1.0 / len(js) if pooling == "mean" else 1.0
+        span_surprisal = (
+            [surprisal[owner][j] for j in js] if surprisal is not None else [0.0] * len(js)
+        )
+        weights = pooling_weights(pooling, span_surprisal)
         targets = [(n_context - 1 + position_shift + j, int(tokens[j])) for j in js]
         if per_token or pooling == "max":
-            rows += [TargetRow(owner, (p,), (t,), (weight,)) for p, t in targets]
+            rows += [
+                TargetRow(owner, (p,), (t,), (w,))
+                for (p, t), w in zip(targets, weights, strict=True)
+            ]
         else:
             positions, ids = zip(*targets, strict=True)
-            rows.append(TargetRow(owner, positions, ids, (weight,) * len(js)))
+            rows.append(TargetRow(owner, positions, ids, tuple(weights)))
     return rows

@@ -115,7 +115,7 @@ class AttributionConfig:
 
     max_feature_nodes: int = _field(_at_least_one, "must be >= 1")
     span: Literal["full", "lcs_plus_one", "post_lcs"]
-    pooling: Literal["mean", "sum", "max"]
+    pooling: Literal["surprisal", "mean", "sum", "max"]
     batch_size: int = _field(_at_least_one, "must be >= 1")
 
 

@@ -56,7 +56,12 @@ def make_run(run_dir: Path, tok, prefixes=PREFIXES) -> Path:
 
 
 def config(*overrides: str):
-    base = ["run.device=cpu", "attribution.max_feature_nodes=64", "attribution.batch_size=4"]
+    base = [
+        "run.device=cpu",
+        "attribution.max_feature_nodes=64",
+        "attribution.batch_size=4",
+        "attribution.pooling=mean",
+    ]
     return load_config(None, [*base, *overrides])
 
 
@@ -176,3 +181,58 @@ def test_changed_transcoders_rerun(tmp_path, real):
     (copy / "transcoders.json").write_text(json.dumps(meta))
     stage.run(cfg, run_dir)
     assert units(run_dir) == {"done": 2, "skipped": 0}
+
+
+def logprob_records(model, tok, prefix_id: str, prefix: str, texts) -> list[dict]:
+    """records() with token_logprobs from a plain forward pass of each sequence alone."""
+    rows = records(tok, prefix_id, texts)
+    context = context_ids(tok, prefix)
+    for row in rows:
+        seq = torch.tensor([[*context, *row["token_ids"]]])
+        with torch.no_grad():
+            logp = model(input_ids=seq).logits[0].double().log_softmax(-1)
+        positions = range(len(context) - 1, seq.shape[1] - 1)
+        row["token_logprobs"] = [float(logp[i, seq[0, i + 1]]) for i in positions]
+    return rows
+
+
+def test_surprisal_pooling_weights_each_token_by_its_surprisal(tmp_path, real, replacement):
+    """The default pooling: a_n = sum_j w_j A(. -> target_j), w_j = s_j / sum_i s_i with
+    s_j = -token_logprobs[j], checked against one backward pass per token."""
+    model, tok = real
+    write_jsonl(
+        tmp_path / "1_data_preparation" / "prefixes.jsonl",
+        [{"prefix_id": "copy", "text": COPY_PREFIX}],
+    )
+    rows = logprob_records(model, tok, "copy", COPY_PREFIX, TEXTS)
+    write_jsonl(tmp_path / "2_branch_sampling" / "copy.jsonl", rows)
+    stage.run(config("attribution.pooling=surprisal"), tmp_path)
+    pooled = load_file(tmp_path / OUT / "copy.safetensors")["a"]
+    context = context_ids(tok, COPY_PREFIX)
+    for n, row in enumerate(rows):
+        cont = row["token_ids"]
+        per_token = attribute_prefix(
+            replacement,
+            context,
+            [cont[: j + 1] for j in range(len(cont))],
+            AttributionSettings(64, pooling="sum", span="full", batch_size=4),
+        )
+        # row j of per_token.a (sum over targets 0..j) minus row j-1 is target j alone
+        alone = torch.diff(per_token.a, dim=0, prepend=torch.zeros(1, per_token.a.shape[1]))
+        s = -torch.tensor(row["token_logprobs"], dtype=torch.float64)
+        expected = ((s / s.sum()).float()[:, None] * alone).sum(0)
+        torch.testing.assert_close(pooled[n], expected, rtol=0, atol=1e-5)
+    mean = attribute_prefix(
+        replacement, context, [r["token_ids"] for r in rows], AttributionSettings(64)
+    )
+    assert not torch.allclose(pooled, mean.a, atol=1e-3)  # the weights matter
+
+
+def test_surprisal_pooling_needs_token_logprobs(tmp_path, real):
+    _, tok = real
+    run_dir = make_run(tmp_path, tok)
+    with pytest.raises(
+        InputError, match=r"copy.jsonl: prefix copy: attribution.pooling 'surprisal' needs"
+    ):
+        stage.run(config("attribution.pooling=surprisal"), run_dir)
+    assert not (run_dir / OUT).exists()

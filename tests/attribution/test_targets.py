@@ -5,6 +5,7 @@ import random
 import pytest
 
 from motif_discovery.attribution.targets import (
+    pooling_weights,
     shared_prefix_lengths,
     span_start,
     target_rows,
@@ -62,3 +63,16 @@ def test_rows_read_the_predicting_position():
         (0, (5,), (1.0,)),
         (1, (4,), (1.0,)),
     ]
+
+
+def test_pooling_weights():
+    assert pooling_weights("mean", [0.5, 0.0, 2.0]) == [1 / 3] * 3
+    assert pooling_weights("sum", [0.5, 0.0]) == [1.0, 1.0]
+    assert pooling_weights("surprisal", [0.5, 0.0, 1.5]) == [0.25, 0.0, 0.75]
+    assert pooling_weights("surprisal", [0.0, 1e-9]) == [0.5, 0.5]  # no choice in the span
+    rows = target_rows(
+        [[7, 8]], 3, [0], pooling="surprisal", position_shift=0, surprisal=[[1.0, 3.0]]
+    )
+    assert [(r.positions, r.weights) for r in rows] == [((2, 3), (0.25, 0.75))]
+    with pytest.raises(ValueError, match="needs each continuation's token surprisals"):
+        target_rows([[7]], 3, [0], pooling="surprisal", position_shift=0)
