@@ -3,13 +3,13 @@
   python benchmarks/bench_commands.py /tmp/clone --clone-from .      # clone, then all three
   python benchmarks/bench_commands.py /tmp/clone --steps tests --test-args="tests/unit -q"
   python benchmarks/bench_commands.py /tmp/clone --steps pipeline \
-      --pipeline-args="--set synthetic.n_prefixes=1 --run-dir /tmp/run"
+      --pipeline-args="--set data.n_prefixes=1 --run-dir /tmp/run"
 
 Steps, in order, each run in the clone as a new user runs it (no virtual environment of
 the caller, the clone's own .venv):
   install   bash scripts/ensure_env.sh
   tests     ./run_tests.sh [--test-args]
-  pipeline  ./run_pipeline.sh --config configs/synthetic.json [--pipeline-args]
+  pipeline  ./run_pipeline.sh --config configs/toy_world.json [--pipeline-args]
 Reported per step: wall seconds, exit code, the load average (1, 5, 15 min) just before
 and just after, and where its output went. On a shared machine the load is part of the
 figure: quote the two together.
@@ -31,7 +31,7 @@ from pathlib import Path
 STEPS = {
     "install": ["bash", "scripts/ensure_env.sh"],
     "tests": ["./run_tests.sh"],
-    "pipeline": ["./run_pipeline.sh", "--config", "configs/synthetic.json"],
+    "pipeline": ["./run_pipeline.sh", "--config", "configs/toy_world.json"],
 }
 CALLER_ENV = ("VIRTUAL_ENV", "MOTIF_VENV", "PYTHONPATH", "PYTHONHOME")
 
