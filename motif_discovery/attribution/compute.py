@@ -128,7 +128,8 @@ def attribute_prefix(
 ) -> PrefixAttribution:
     """Pooled rows a_n of every continuation (token ids after the context `prefix_ids`);
     `surprisal[n][j]` = -ln p(t_j) of each token, for pooling = "surprisal"."""
-    ctx = model.setup_attribution(torch.tensor(list(prefix_ids), device=model.device))
+    with model.zero_softcap():  # targets are linear in h_L: uncapped logits (Gemma-2)
+        ctx = model.setup_attribution(torch.tensor(list(prefix_ids), device=model.device))
     sources = SourceIndex.from_context(ctx, len(prefix_ids), settings.max_feature_nodes)
     shared = shared_prefix_lengths(continuations)
     starts = [

@@ -147,6 +147,7 @@ class HFSampler:
                 prompts,
                 attention_mask=torch.ones_like(prompts),
                 generation_config=config,
+                use_model_defaults=False,  # else the model's own T / top-p replace ours
                 stopping_criteria=StoppingCriteriaList([_StopAtCharacters(self.rule)]),
             )
         rows = out[:, prompts.shape[1] :].tolist()

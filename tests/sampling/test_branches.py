@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from motif_discovery.model.context import prefix_ids
-from motif_discovery.sampling.backend import backend_name, call_seed
+from motif_discovery.sampling.backend import HFSampler, backend_name, call_seed
 from motif_discovery.sampling.first_tokens import (
     FirstToken,
     call_plan,
@@ -201,3 +201,20 @@ def test_auto_backend_is_hf_without_cuda():
     if torch.cuda.is_available():
         pytest.skip("CUDA present")
     assert backend_name("auto") == "hf"
+
+
+def test_the_models_own_generation_defaults_do_not_change_the_draws(toy):
+    """generate() replaces settings left at the library's defaults (temperature 1.0) with
+    the model's generation_config; a real model's T = 0.6 must not leak into sampling."""
+    model, tokenizer = toy
+    settings = small_config("sampling.max_new_tokens=8").sampling
+    rule = StopRule(tokenizer, STOP, {tokenizer.eos_token_id})
+    context = prefix_ids(tokenizer, cloze_rows()[1]["text"], small_config().model, "raw")
+    shy = copy.deepcopy(model)
+    shy.generation_config.temperature = 0.05
+    shy.generation_config.top_p = 0.3
+    shy.generation_config.do_sample = True
+    firsts = [None] * 32
+    ours = HFSampler(model, rule, settings).draw(context, firsts, seed=3)
+    theirs = HFSampler(shy, rule, settings).draw(context, firsts, seed=3)
+    assert ours == theirs and len({tuple(row) for row in ours}) > 4
