@@ -4,13 +4,17 @@ Outputs per prefix, in `<run>/3_attribution_graphs/`:
 - `<prefix_id>.safetensors`: "a" [N, d_a] float32 (raw pooled rows, stage 2's row order),
   "activations" [d_a] float32 (sources.py: feature activation, error-vector norm, 1.0 for
   a token node);
-- `<prefix_id>.json`: prefix_id, continuation_ids, sources {kind, layer, position,
-  feature}, span, pooling, position_shift, prefix_token_ids, span_starts (per continuation,
-  the index of its first target token).
+- `<prefix_id>.json`: prefix_id, samples_sha256 (of the stage-2 file it was computed from;
+  stage 4 refuses a pair whose stage-2 file has changed since), continuation_ids, sources
+  {kind, layer, position, feature}, span, pooling, position_shift, prefix_token_ids,
+  span_starts (per continuation, the index of its first target token).
+The JSON is removed before the tensors are rewritten and written after them, so a killed
+write never leaves a JSON beside tensors it does not describe.
 A prefix reruns when its stage-2 file, its prefix row, the stage's config keys, its code or
 the local transcoders (transcoders.json) change.
 Bad input stops the stage before any prefix is computed: a continuation without tokens or
-with a blank text, a prefix + continuation longer than the context; transcoders that do not
+with a blank text, a prefix + continuation longer than the context, a prefix that stage 2
+sampled after another token context (its summary's prefix_token_ids); transcoders that do not
 match the model stop it when the model is loaded (first prefix to compute).
 """
 
@@ -34,7 +38,7 @@ from motif_discovery.model.loading import load_model_config, load_tokenizer, mod
 from motif_discovery.utils.config import Config, to_dict
 from motif_discovery.utils.device import resolve_device
 from motif_discovery.utils.errors import InputError
-from motif_discovery.utils.io import save_tensors, write_json
+from motif_discovery.utils.io import read_json, save_tensors, sha256_file, write_json
 from motif_discovery.utils.manifest import config_subset
 from motif_discovery.utils.stage import Stage, Unit, run_stage, shard_units
 
@@ -61,6 +65,21 @@ def output_paths(run_dir: Path, prefix_id: str) -> tuple[Path, Path]:
     return out / f"{prefix_id}.safetensors", out / f"{prefix_id}.json"
 
 
+def check_sampled_context(summary_path: Path, prefix_id: str, context: list[int]) -> None:
+    """Stage 2 must have sampled after the very context stage 3 builds (its summary records
+    the prefix_token_ids, when present): a changed data.prompt_format, model.bos_stand_in or
+    tokenizer since stage 2 is an error."""
+    if not summary_path.is_file():
+        return
+    sampled = read_json(summary_path).get("prefix_token_ids")
+    if sampled is not None and sampled != context:
+        raise InputError(
+            f"{summary_path}: prefix {prefix_id} was sampled after another token context "
+            f"({len(sampled)} tokens) than the current config builds ({len(context)} tokens): "
+            "data.prompt_format, model.bos_stand_in or the tokenizer changed; rerun stage 2"
+        )
+
+
 def checked_inputs(
     rows: list[dict], config: Config, run_dir: Path
 ) -> dict[str, tuple[list[int], Continuations]]:
@@ -83,6 +102,7 @@ def checked_inputs(
         except InputError as err:
             raise InputError(f"{run_dir / PREFIXES_FILE}: {err}") from err
         path = continuations_path(run_dir, prefix_id)
+        check_sampled_context(path.with_suffix(".summary.json"), prefix_id, context)
         found = read_continuations(path, prefix_id, len(context), limit, len(tokenizer))
         if config.attribution.pooling == "surprisal" and found.surprisal is None:
             raise InputError(
@@ -98,11 +118,13 @@ def write_prefix(
 ) -> list[Path]:
     """Save a prefix's rows and source index; returns the files written."""
     tensor_path, json_path = output_paths(run_dir, prefix_id)
+    json_path.unlink(missing_ok=True)  # no JSON beside tensors it does not describe
     save_tensors(tensor_path, {"a": result.a, "activations": result.sources.activations()})
     write_json(
         json_path,
         {
             "prefix_id": prefix_id,
+            "samples_sha256": sha256_file(continuations_path(run_dir, prefix_id)),
             "continuation_ids": found.ids,
             "sources": result.sources.describe(),
             "span": settings.span,

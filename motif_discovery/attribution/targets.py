@@ -19,8 +19,9 @@ no choice between branches and gets no weight; max takes the largest per-token v
 Span S_n (L_n = the longest token prefix t_0 .. t_{L_n - 1} that continuation n shares with
 any sibling of the same prefix):
     full:          S_n = {0, .., T-1}
-    lcs_plus_one:  S_n = {max(L_n - 1, 0), .., T-1}  (keeps the last shared token, whose
-                   position predicts the first diverging one)
+    lcs_plus_one:  S_n = {max(L_n - 1, 0), .., T-1}  (keeps one token of the shared part,
+                   its last one, as a target; under the reference shift that target is read
+                   at the first diverging token's position)
     post_lcs:      S_n = {L_n, .., T-1}; a continuation that is all shared (L_n = T, a
                    token prefix of a sibling) keeps its last token.
 EOS is not a target (it is not a continuation token).

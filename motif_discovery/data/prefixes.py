@@ -10,7 +10,7 @@ from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_jsonl
 
 PREFIXES_FILE = Path("1_data_preparation") / "prefixes.jsonl"
-PREFIX_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+PREFIX_ID = re.compile(r"^(?!\.+$)[A-Za-z0-9_.-]+$")  # file-name safe, not "." or ".."
 
 
 def load_prefixes(run_dir: str | Path) -> list[dict[str, Any]]:

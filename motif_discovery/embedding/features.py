@@ -56,6 +56,7 @@ def feature_paths(directory: str | Path, prefix_id: str) -> tuple[Path, Path]:
 def save_features(directory: str | Path, features: FeatureSet) -> tuple[Path, Path]:
     """Write the tensors first, then the JSON (its presence marks the pair complete)."""
     tensor_path, json_path = feature_paths(directory, features.prefix_id)
+    json_path.unlink(missing_ok=True)  # no JSON beside tensors it does not describe
     save_tensors(
         tensor_path,
         {

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
-from motif_discovery.data.prefixes import load_prefixes
+from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
 from motif_discovery.embedding.attribution_view import centre_and_scale
 from motif_discovery.embedding.features import FeatureSet, save_features
 from motif_discovery.embedding.labels import encode, make_labeler
@@ -34,8 +34,8 @@ from motif_discovery.embedding.semantic import continuation_embeddings, load_emb
 from motif_discovery.utils.config import Config
 from motif_discovery.utils.device import resolve_device
 from motif_discovery.utils.errors import InputError
-from motif_discovery.utils.io import load_tensors, read_json, read_jsonl_numbered
-from motif_discovery.utils.stage import Stage, Unit, run_stage
+from motif_discovery.utils.io import load_tensors, read_json, read_jsonl_numbered, sha256_file
+from motif_discovery.utils.stage import Stage, Unit, run_stage, shard_units
 
 STAGE = Stage(
     name="4_feature_extraction",
@@ -79,6 +79,10 @@ def read_continuations(path: Path) -> tuple[list[str], list[str], torch.Tensor]:
         cid, text, p_n = row.get("continuation_id"), row.get("text"), row.get("p_n")
         if not isinstance(cid, str) or not isinstance(text, str):
             raise InputError(f"{path}:{line}: needs string 'continuation_id' and 'text'")
+        if not text.strip():
+            raise InputError(
+                f"{path}:{line}: continuation {cid}: text {text!r} is empty after strip"
+            )
         if isinstance(p_n, bool) or not isinstance(p_n, int | float) or not math.isfinite(p_n):
             raise InputError(f"{path}:{line}: continuation {cid}: 'p_n' {p_n!r} is not a number")
         if p_n <= 0:
@@ -93,11 +97,11 @@ def read_continuations(path: Path) -> tuple[list[str], list[str], torch.Tensor]:
     return ids, texts, torch.tensor(p, dtype=torch.float32)
 
 
-def read_attributions(
-    tensor_path: Path, json_path: Path, ids: list[str], samples: Path
-) -> torch.Tensor:
-    """Raw a [N, d_a] (float32) of a stage-3 pair whose continuation_ids equal `ids`."""
-    listed = read_json(json_path).get("continuation_ids")
+def check_attribution_index(json_path: Path, ids: list[str], samples: Path) -> None:
+    """The stage-3 index must list `ids` (stage 2's, in order) and, when it records one, the
+    sha256 of the stage-2 file it was computed from must be that of `samples` now."""
+    index = read_json(json_path)
+    listed = index.get("continuation_ids")
     if not isinstance(listed, list):
         raise InputError(f"{json_path}: 'continuation_ids' must be a list")
     if listed != ids:
@@ -107,15 +111,44 @@ def read_attributions(
             f"{json_path}: continuation_ids differ from those of {samples} (same ids, same "
             f"order expected): {len(listed)} vs {len(ids)} ids, first difference at row {row}"
         )
+    recorded = index.get("samples_sha256")
+    if recorded is not None and recorded != sha256_file(samples):
+        raise InputError(
+            f"{json_path}: computed from another version of {samples} (stage 2 ran again "
+            "since): rerun stage 3"
+        )
+
+
+def read_attributions(tensor_path: Path, n: int) -> torch.Tensor:
+    """Raw a [n, d_a] (float32) of a stage-3 tensor file."""
     tensors = load_tensors(tensor_path)
     a_raw = tensors.get("a")
-    if a_raw is None or a_raw.ndim != 2 or a_raw.shape[0] != len(ids):
+    if a_raw is None or a_raw.ndim != 2 or a_raw.shape[0] != n:
         shape = None if a_raw is None else tuple(a_raw.shape)
-        raise InputError(f"{tensor_path}: 'a' must be [N={len(ids)}, d_a], got {shape}")
+        raise InputError(f"{tensor_path}: 'a' must be [N={n}, d_a], got {shape}")
     a_raw = a_raw.float()
     if not torch.isfinite(a_raw).all():
         raise InputError(f"{tensor_path}: 'a' holds non-finite values")
     return a_raw
+
+
+def checked_inputs(
+    rows: dict[str, dict], run_dir: Path, selected: list[str]
+) -> dict[str, tuple[str, list[str], list[str], torch.Tensor]]:
+    """(prefix text, ids, texts, p) of every selected prefix, each checked before any work:
+    the prefix text, the stage-2 rows, the stage-3 index (same ids, same stage-2 file)."""
+    inputs = {}
+    for prefix_id in selected:
+        text = rows[prefix_id].get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(
+                f"{run_dir / PREFIXES_FILE}: prefix {prefix_id}: 'text' {text!r} is missing or empty"
+            )
+        samples, _, json_path = input_paths(run_dir, prefix_id)
+        ids, texts, p = read_continuations(samples)
+        check_attribution_index(json_path, ids, samples)
+        inputs[prefix_id] = (text, ids, texts, p)
+    return inputs
 
 
 def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> None:
@@ -132,11 +165,13 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         """The embedder, loaded by the first prefix that needs it."""
         return load_embedder(config.embedding.model, resolve_device(config.run.device))
 
+    selected = [unit.unit_id for unit in shard_units(units, shard, STAGE.name)]
+    inputs = checked_inputs(rows, run_dir, selected)
+
     def process(prefix_id: str) -> list[Path]:
-        samples, tensor_path, json_path = input_paths(run_dir, prefix_id)
-        prefix = rows[prefix_id]["text"]
-        ids, texts, p = read_continuations(samples)
-        a_raw = read_attributions(tensor_path, json_path, ids, samples)
+        samples, tensor_path, _ = input_paths(run_dir, prefix_id)
+        prefix, ids, texts, p = inputs[prefix_id]
+        a_raw = read_attributions(tensor_path, len(ids))
         try:
             e = continuation_embeddings(
                 embedder(),

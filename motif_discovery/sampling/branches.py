@@ -130,7 +130,7 @@ def summary(
     settings: SamplingConfig,
     backend: str,
     seed: int,
-    n_context: int,
+    context: Sequence[int],
 ) -> dict[str, Any]:
     """Counts of one prefix's sampling: calls, samples, distinct texts, why it stopped."""
     firsts_kept = Counter(draw.token_ids[0] for _, draw, _ in kept)
@@ -138,7 +138,7 @@ def summary(
         "prefix_id": prefix_id,
         "backend": backend,
         "seed": seed,
-        "context_tokens": n_context,
+        "prefix_token_ids": [int(t) for t in context],
         "calls": found.calls,
         "stopped": found.stopped,
         "samples": found.samples,
@@ -180,6 +180,6 @@ def sample_prefix(
     first_texts = [rule.text(context, [f.token_id]) for f in first]
     rows = records(prefix_id, kept, found, sampler.name, seed)
     info = summary(
-        prefix_id, found, kept, first, first_texts, settings, sampler.name, seed, len(context)
+        prefix_id, found, kept, first, first_texts, settings, sampler.name, seed, context
     )
     return rows, info

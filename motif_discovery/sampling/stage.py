@@ -101,7 +101,13 @@ class Models:
         model, _ = load_model(self.config.model, device)
         eos = model.generation_config.eos_token_id
         eos_ids = {*(eos if isinstance(eos, list) else [eos]), self.tokenizer.eos_token_id}
-        rule = StopRule(self.tokenizer, self.config.sampling.stop, eos_ids - {None})
+        eos_ids.discard(None)
+        if not eos_ids:
+            raise InputError(
+                f"model.name: {self.config.model.name!r} defines no EOS token (neither its "
+                "generation config nor its tokenizer); sampling needs one to end on"
+            )
+        rule = StopRule(self.tokenizer, self.config.sampling.stop, eos_ids)
         if self.backend == "hf":
             return model, HFSampler(model, rule, self.config.sampling), rule
         from motif_discovery.sampling.vllm_backend import VllmSampler

@@ -106,7 +106,7 @@ class SamplingConfig:
     patience: int = _field(_at_least_one, "must be >= 1")
     n: int = _field(_at_least_one, "must be >= 1")
     first_token_min_prob: float = _field(_unit_interval, "must be in [0, 1]")
-    stop: list[str]
+    stop: list[str] = _field(lambda v: len(v) > 0, "must be a non-empty string")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -236,3 +237,19 @@ def test_surprisal_pooling_needs_token_logprobs(tmp_path, real):
     ):
         stage.run(config("attribution.pooling=surprisal"), run_dir)
     assert not (run_dir / OUT).exists()
+
+
+def test_the_index_names_its_stage_2_file_and_a_changed_context_is_refused(tmp_path, real):
+    _, tok = real
+    run_dir = make_run(tmp_path, tok)
+    stage.run(config(), run_dir)
+    samples = run_dir / "2_branch_sampling" / "copy.jsonl"
+    index = json.loads((run_dir / OUT / "copy.json").read_text())
+    assert index["samples_sha256"] == hashlib.sha256(samples.read_bytes()).hexdigest()
+    # stage 2 sampled after another context (e.g. before data.prompt_format changed)
+    summary = samples.with_suffix(".summary.json")
+    summary.write_text(json.dumps({"prefix_token_ids": [1, *context_ids(tok, COPY_PREFIX)]}))
+    with pytest.raises(
+        InputError, match=r"copy.summary.json: prefix copy was sampled after another token context"
+    ):
+        stage.run(config(), run_dir, force=True)

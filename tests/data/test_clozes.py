@@ -143,3 +143,17 @@ def test_empty_prefix_and_empty_selection(tmp_path):
     assert not (tmp_path / "run" / PREFIXES_FILE).exists()
     with pytest.raises(InputError, match="no cloze passes the filters"):
         run(config_for(clozes, "data.min_words=50"), tmp_path / "run")
+
+
+@pytest.mark.parametrize("bad", [".", "..", "a/b", ""])
+def test_prefix_list_refuses_unsafe_ids(tmp_path, bad):
+    path = tmp_path / PREFIXES_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        json.dumps({"prefix_id": "ok.1", "text": "x"})
+        + "\n"
+        + json.dumps({"prefix_id": bad, "text": "y"})
+        + "\n"
+    )
+    with pytest.raises(InputError, match=r"row 2: prefix_id .* is not a safe id"):
+        load_prefixes(tmp_path)

@@ -1,5 +1,6 @@
 """Stage 4 over a run directory: stage-2/3 files written here in their formats, real MiniLM."""
 
+import hashlib
 import json
 import re
 
@@ -172,12 +173,12 @@ def test_empty_continuation_is_named(tmp_path):
     run_dir, rows, _ = make_run(tmp_path, n=5, n_prefixes=1)
     samples = run_dir / "2_branch_sampling" / f"{rows[0]['prefix_id']}.jsonl"
     records = read_jsonl(samples)
-    records[3]["text"] = ""
+    records[3]["text"] = "  "
     write_jsonl(samples, records)
-    with pytest.raises(
-        InputError, match=re.escape(f"continuation {records[3]['continuation_id']}: ''")
-    ):
+    cid = records[3]["continuation_id"]
+    with pytest.raises(InputError, match=re.escape(f"continuation {cid}: text '  ' is empty")):
         stage4.run(config(), run_dir)
+    assert not (run_dir / "4_feature_extraction").exists()
 
 
 def test_missing_world_file(tmp_path):
@@ -207,3 +208,32 @@ def test_bad_stage2_rows_are_named(tmp_path, edit, message):
     with pytest.raises(InputError, match=message) as err:
         stage4.run(config(), run_dir)
     assert str(samples) in str(err.value)
+
+
+def test_a_bad_later_prefix_stops_the_stage_before_any_output(tmp_path):
+    run_dir, rows, _ = make_run(tmp_path, n=5, n_prefixes=2)
+    index_path = run_dir / "3_attribution_graphs" / f"{rows[1]['prefix_id']}.json"
+    index = json.loads(index_path.read_text())
+    index["continuation_ids"] = index["continuation_ids"][::-1]
+    index_path.write_text(json.dumps(index))
+    with pytest.raises(InputError, match="first difference at row 0"):
+        stage4.run(config(), run_dir)
+    assert not (run_dir / "4_feature_extraction").exists()
+
+
+def test_attributions_of_an_older_stage_2_file_are_refused(tmp_path):
+    """Stage 2 reran (same ids, other texts) but stage 3 did not: the index records the
+    sha256 of the stage-2 file it was computed from."""
+    run_dir, rows, _ = make_run(tmp_path, n=5, n_prefixes=1)
+    prefix_id = rows[0]["prefix_id"]
+    samples = run_dir / "2_branch_sampling" / f"{prefix_id}.jsonl"
+    index_path = run_dir / "3_attribution_graphs" / f"{prefix_id}.json"
+    index = json.loads(index_path.read_text())
+    index["samples_sha256"] = hashlib.sha256(samples.read_bytes()).hexdigest()
+    index_path.write_text(json.dumps(index))
+    stage4.run(config(), run_dir)  # the recorded file: accepted
+    records = read_jsonl(samples)
+    records[0]["text"] = " mostly wool ."
+    write_jsonl(samples, records)
+    with pytest.raises(InputError, match=r"computed from another version of .*rerun stage 3"):
+        stage4.run(config(), run_dir)
