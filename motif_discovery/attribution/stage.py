@@ -27,14 +27,15 @@ from tqdm import tqdm
 
 from motif_discovery.attribution.compute import AttributionSettings, attribute_prefix
 from motif_discovery.attribution.model import load_attribution_model, transcoders_digest
-from motif_discovery.attribution.records import (
-    Continuations,
-    continuations_path,
-    read_continuations,
-)
 from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
-from motif_discovery.model.context import checked_context, max_context
+from motif_discovery.model.context import check_fits, checked_context, max_context
 from motif_discovery.model.loading import load_model_config, load_tokenizer, model_dtype
+from motif_discovery.sampling.records import (
+    Continuations,
+    read_continuations,
+    records_path,
+    summary_path,
+)
 from motif_discovery.utils.config import Config, to_dict
 from motif_discovery.utils.device import resolve_device
 from motif_discovery.utils.errors import InputError
@@ -55,7 +56,14 @@ STAGE = Stage(
         "compat",
         "run.device",
     ),
-    code=("attribution", "model", "toy_world/replacement.py", "data/prefixes.py", "utils"),
+    code=(
+        "attribution",
+        "model",
+        "sampling/records.py",
+        "toy_world/replacement.py",
+        "data/prefixes.py",
+        "utils",
+    ),
 )
 
 
@@ -101,9 +109,11 @@ def checked_inputs(
             )
         except InputError as err:
             raise InputError(f"{run_dir / PREFIXES_FILE}: {err}") from err
-        path = continuations_path(run_dir, prefix_id)
-        check_sampled_context(path.with_suffix(".summary.json"), prefix_id, context)
-        found = read_continuations(path, prefix_id, len(context), limit, len(tokenizer))
+        path = records_path(run_dir, prefix_id)
+        check_sampled_context(summary_path(run_dir, prefix_id), prefix_id, context)
+        found = read_continuations(path, prefix_id, len(tokenizer))
+        for cid, tokens in zip(found.ids, found.token_ids, strict=True):
+            check_fits(f"{prefix_id} (continuation {cid})", len(context), len(tokens), limit)
         if config.attribution.pooling == "surprisal" and found.surprisal is None:
             raise InputError(
                 f"{path}: prefix {prefix_id}: attribution.pooling 'surprisal' needs "
@@ -124,7 +134,7 @@ def write_prefix(
         json_path,
         {
             "prefix_id": prefix_id,
-            "samples_sha256": sha256_file(continuations_path(run_dir, prefix_id)),
+            "samples_sha256": sha256_file(records_path(run_dir, prefix_id)),
             "continuation_ids": found.ids,
             "sources": result.sources.describe(),
             "span": settings.span,
@@ -141,7 +151,7 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
     """Stage 3 over every prefix of the run (this shard), skipping unchanged ones."""
     rows = load_prefixes(run_dir)
     units = [
-        Unit(row["prefix_id"], (continuations_path(run_dir, row["prefix_id"]),), values=row)
+        Unit(row["prefix_id"], (records_path(run_dir, row["prefix_id"]),), values=row)
         for row in rows
     ]
     selected = {unit.unit_id for unit in shard_units(units, shard, STAGE.name)}

@@ -20,7 +20,6 @@ many texts share a forward pass, not what each row is (rows agree to float round
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 
 import torch
@@ -31,10 +30,11 @@ from motif_discovery.embedding.attribution_view import centre_and_scale
 from motif_discovery.embedding.features import FeatureSet, save_features
 from motif_discovery.embedding.labels import encode, make_labeler
 from motif_discovery.embedding.semantic import continuation_embeddings, load_embedder
+from motif_discovery.sampling.records import read_continuations, records_path
 from motif_discovery.utils.config import Config
 from motif_discovery.utils.device import resolve_device
 from motif_discovery.utils.errors import InputError
-from motif_discovery.utils.io import load_tensors, read_json, read_jsonl_numbered, sha256_file
+from motif_discovery.utils.io import load_tensors, read_json, sha256_file
 from motif_discovery.utils.stage import Stage, Unit, run_stage, shard_units
 
 STAGE = Stage(
@@ -52,13 +52,13 @@ STAGE = Stage(
         "embedding/labels.py",
         "embedding/semantic.py",
         "embedding/stage.py",
+        "sampling/records.py",
         "clustering/centres.py",
         "toy_world/grammar.py",
         "toy_world/labels.py",
         "utils/io.py",
     ),
 )
-SAMPLES_DIR = "2_branch_sampling"
 ATTRIBUTION_DIR = "3_attribution_graphs"
 
 
@@ -66,35 +66,10 @@ def input_paths(run_dir: Path, prefix_id: str) -> tuple[Path, Path, Path]:
     """(stage-2 jsonl, stage-3 safetensors, stage-3 json) of one prefix."""
     attribution = run_dir / ATTRIBUTION_DIR
     return (
-        run_dir / SAMPLES_DIR / f"{prefix_id}.jsonl",
+        records_path(run_dir, prefix_id),
         attribution / f"{prefix_id}.safetensors",
         attribution / f"{prefix_id}.json",
     )
-
-
-def read_continuations(path: Path) -> tuple[list[str], list[str], torch.Tensor]:
-    """(continuation_ids, texts, p_n) of a stage-2 file; a bad row names file and line."""
-    ids, texts, p = [], [], []
-    for line, row in read_jsonl_numbered(path):
-        cid, text, p_n = row.get("continuation_id"), row.get("text"), row.get("p_n")
-        if not isinstance(cid, str) or not isinstance(text, str):
-            raise InputError(f"{path}:{line}: needs string 'continuation_id' and 'text'")
-        if not text.strip():
-            raise InputError(
-                f"{path}:{line}: continuation {cid}: text {text!r} is empty after strip"
-            )
-        if isinstance(p_n, bool) or not isinstance(p_n, int | float) or not math.isfinite(p_n):
-            raise InputError(f"{path}:{line}: continuation {cid}: 'p_n' {p_n!r} is not a number")
-        if p_n <= 0:
-            raise InputError(f"{path}:{line}: continuation {cid}: 'p_n' {p_n} is not > 0")
-        ids.append(cid)
-        texts.append(text)
-        p.append(p_n)
-    if not ids:
-        raise InputError(f"{path}: no continuations")
-    if len(set(ids)) != len(ids):
-        raise InputError(f"{path}: continuation ids repeat")
-    return ids, texts, torch.tensor(p, dtype=torch.float32)
 
 
 def check_attribution_index(json_path: Path, ids: list[str], samples: Path) -> None:
@@ -145,9 +120,14 @@ def checked_inputs(
                 f"{run_dir / PREFIXES_FILE}: prefix {prefix_id}: 'text' {text!r} is missing or empty"
             )
         samples, _, json_path = input_paths(run_dir, prefix_id)
-        ids, texts, p = read_continuations(samples)
-        check_attribution_index(json_path, ids, samples)
-        inputs[prefix_id] = (text, ids, texts, p)
+        found = read_continuations(samples, prefix_id)
+        if found.p_n is None:
+            raise InputError(
+                f"{samples}: prefix {prefix_id}: every row needs 'p_n' (stage 2 writes it)"
+            )
+        check_attribution_index(json_path, found.ids, samples)
+        p = torch.tensor(found.p_n, dtype=torch.float32)
+        inputs[prefix_id] = (text, found.ids, found.texts, p)
     return inputs
 
 

@@ -23,6 +23,7 @@ from motif_discovery.model.loading import load_model, load_model_config, load_to
 from motif_discovery.sampling.backend import HFSampler, Sampler, backend_name
 from motif_discovery.sampling.branches import sample_prefix
 from motif_discovery.sampling.first_tokens import discover, next_token_probs
+from motif_discovery.sampling.records import records_path, summary_path
 from motif_discovery.sampling.stop import StopRule
 from motif_discovery.utils.config import Config
 from motif_discovery.utils.device import resolve_device
@@ -48,8 +49,7 @@ STAGE = Stage(
 
 def output_paths(run_dir: Path, prefix_id: str) -> tuple[Path, Path]:
     """(records JSONL, summary JSON) of one prefix."""
-    out = run_dir / STAGE.name
-    return out / f"{prefix_id}.jsonl", out / f"{prefix_id}.summary.json"
+    return records_path(run_dir, prefix_id), summary_path(run_dir, prefix_id)
 
 
 def checked_contexts(

@@ -50,6 +50,7 @@ def write_prefix_inputs(run_dir, row, n, seed):
             "continuation_id": f"{prefix_id}.{i:04d}",
             "prefix_id": prefix_id,
             "text": text,
+            "token_ids": list(range(3, 3 + len(text.split()))),  # stage 4 reads no ids
             "p_n": float(p),
         }
         for i, (text, p) in enumerate(zip(texts, p_n, strict=True))
@@ -193,10 +194,13 @@ def test_missing_world_file(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        ({"p_n": None}, r":2: continuation \S+: 'p_n' None is not a number"),
-        ({"p_n": 0.0}, r":2: continuation \S+: 'p_n' 0.0 is not > 0"),
-        ({"text": 3}, r":2: needs string 'continuation_id' and 'text'"),
-        ({"continuation_id": "toy-000.0000"}, "continuation ids repeat"),
+        ({"p_n": None}, r": every row needs 'p_n'"),
+        (
+            {"p_n": 0.0},
+            r": line 2: prefix \S+, continuation \S+: p_n 0.0 is not a finite number > 0",
+        ),
+        ({"text": 3}, r": line 2: prefix \S+, continuation \S+: text 3 is empty after strip"),
+        ({"continuation_id": "toy-000.0000"}, "duplicate continuation ids"),
     ],
 )
 def test_bad_stage2_rows_are_named(tmp_path, edit, message):
