@@ -97,18 +97,16 @@ def checked_inputs(
     inputs = {}
     for row in rows:
         prefix_id = row["prefix_id"]
-        try:
-            context = checked_context(
-                tokenizer,
-                prefix_id,
-                row.get("text"),
-                config.model,
-                config.data.prompt_format,
-                0,
-                limit,
-            )
-        except InputError as err:
-            raise InputError(f"{run_dir / PREFIXES_FILE}: {err}") from err
+        context = checked_context(
+            tokenizer,
+            prefix_id,
+            row.get("text"),
+            config.model,
+            config.data.prompt_format,
+            0,
+            limit,
+            where=run_dir / PREFIXES_FILE,
+        )
         path = records_path(run_dir, prefix_id)
         check_sampled_context(summary_path(run_dir, prefix_id), prefix_id, context)
         found = read_continuations(path, prefix_id, len(tokenizer))

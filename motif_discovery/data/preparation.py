@@ -54,18 +54,16 @@ def check_prefixes(path: Path, clozes: list[Cloze], config: Config) -> None:
     tokenizer = load_tokenizer(config.model)
     limit = max_context(load_model_config(config.model), config.model)
     for cloze in clozes:
-        try:
-            checked_context(
-                tokenizer,
-                cloze.prefix_id,
-                cloze.text,
-                config.model,
-                config.data.prompt_format,
-                config.sampling.max_new_tokens,
-                limit,
-            )
-        except InputError as err:
-            raise InputError(f"{path}:{cloze.line}: {err}") from err
+        checked_context(
+            tokenizer,
+            cloze.prefix_id,
+            cloze.text,
+            config.model,
+            config.data.prompt_format,
+            config.sampling.max_new_tokens,
+            limit,
+            where=f"{path}:{cloze.line}",
+        )
 
 
 def selected_prefixes(path: Path, config: Config) -> list[Cloze]:

@@ -11,6 +11,8 @@ sampled, never re-tokenized.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from transformers import PreTrainedTokenizerBase
 
 from motif_discovery.utils.config import ModelConfig
@@ -88,14 +90,21 @@ def checked_context(
     prompt_format: str,
     n_new: int,
     limit: int,
+    where: str | Path | None = None,
 ) -> list[int]:
     """prefix_ids of one prefix that must leave room for `n_new` more tokens within
-    `limit`; every problem (no text, empty, too long) is an InputError naming the prefix."""
-    if not isinstance(text, str):
-        raise InputError(f"prefix {prefix_id}: 'text' is missing or not a string")
+    `limit`; every problem (no text, empty, too long) is an InputError naming the prefix,
+    after `where` (its file, or file:line) when given."""
     try:
-        ids = prefix_ids(tokenizer, text, config, prompt_format)
+        if not isinstance(text, str):
+            raise InputError(f"prefix {prefix_id}: 'text' is missing or not a string")
+        try:
+            ids = prefix_ids(tokenizer, text, config, prompt_format)
+        except InputError as err:
+            raise InputError(f"prefix {prefix_id}: {err}") from err
+        check_fits(prefix_id, len(ids), n_new, limit)
     except InputError as err:
-        raise InputError(f"prefix {prefix_id}: {err}") from err
-    check_fits(prefix_id, len(ids), n_new, limit)
+        if where is None:
+            raise
+        raise InputError(f"{where}: {err}") from err
     return ids

@@ -61,21 +61,19 @@ def checked_contexts(
 ) -> dict[str, list[int]]:
     """The token context of every row; an empty prefix or one that cannot fit
     sampling.max_new_tokens more tokens is an InputError naming `source` and its id."""
-    contexts = {}
-    for row in rows:
-        try:
-            contexts[row["prefix_id"]] = checked_context(
-                tokenizer,
-                row["prefix_id"],
-                row.get("text"),
-                config.model,
-                config.data.prompt_format,
-                config.sampling.max_new_tokens,
-                limit,
-            )
-        except InputError as err:
-            raise InputError(f"{source}: {err}") from err
-    return contexts
+    return {
+        row["prefix_id"]: checked_context(
+            tokenizer,
+            row["prefix_id"],
+            row.get("text"),
+            config.model,
+            config.data.prompt_format,
+            config.sampling.max_new_tokens,
+            limit,
+            where=source,
+        )
+        for row in rows
+    }
 
 
 class Models:

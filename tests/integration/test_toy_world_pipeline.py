@@ -112,10 +112,8 @@ def test_killed_in_stage_3_resumes_and_matches_an_uninterrupted_run(toy_run, tmp
         command(run_dir), cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     done = run_dir / ".done" / "3_attribution_graphs"
-    deadline = time.time() + 600
     while not (done.is_dir() and any(done.iterdir())) and proc.poll() is None:
-        assert time.time() < deadline
-        time.sleep(0.05)
+        time.sleep(0.05)  # until stage 3 has finished one prefix (or the run ended: fails below)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
