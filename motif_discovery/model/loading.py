@@ -55,11 +55,8 @@ def load_tokenizer(config: ModelConfig) -> PreTrainedTokenizerBase:
         ) from err
 
 
-def load_model(
-    config: ModelConfig, device: torch.device
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """(model in eval mode on `device`, tokenizer) of `model.name`."""
-    tokenizer = load_tokenizer(config)
+def load_model(config: ModelConfig, device: torch.device) -> PreTrainedModel:
+    """The model of `model.name` in eval mode on `device` (its tokenizer: load_tokenizer)."""
     try:
         model = AutoModelForCausalLM.from_pretrained(
             resolve_name(config.name),
@@ -68,4 +65,4 @@ def load_model(
         )
     except (OSError, ValueError) as err:
         raise InputError(f"model.name: cannot load a model from {config.name!r} ({err})") from err
-    return model.to(device).eval(), tokenizer
+    return model.to(device).eval()

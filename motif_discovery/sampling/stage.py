@@ -96,7 +96,7 @@ class Models:
 
     def _load(self) -> tuple[Any, Sampler, StopRule]:
         device = resolve_device(self.config.run.device)
-        model, _ = load_model(self.config.model, device)
+        model = load_model(self.config.model, device)
         eos = model.generation_config.eos_token_id
         eos_ids = {*(eos if isinstance(eos, list) else [eos]), self.tokenizer.eos_token_id}
         eos_ids.discard(None)

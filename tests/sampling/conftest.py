@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from motif_discovery.model.context import max_context
-from motif_discovery.model.loading import load_model, load_model_config
+from motif_discovery.model.loading import load_model, load_model_config, load_tokenizer
 from motif_discovery.sampling.backend import backend_name
 from motif_discovery.sampling.stage import Models
 from motif_discovery.utils.config import Config, load_config
@@ -44,7 +44,7 @@ def write_prefixes(run_dir: Path, rows: list[dict]) -> None:
 
 def toy_models(config: Config) -> Models:
     """The stage's lazily loaded model and sampler for `config`."""
-    _, tokenizer = load_model(config.model, torch.device("cpu"))
+    tokenizer = load_tokenizer(config.model)
     limit = max_context(load_model_config(config.model), config.model)
     return Models(config, tokenizer, limit, backend_name(config.sampling.backend))
 
@@ -59,4 +59,5 @@ def _one_thread(one_thread):
 def toy():
     """(model, tokenizer) of the toy world, float32 on CPU."""
     torch.set_num_threads(1)
-    return load_model(small_config().model, torch.device("cpu"))
+    config = small_config().model
+    return load_model(config, torch.device("cpu")), load_tokenizer(config)
