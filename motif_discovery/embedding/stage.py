@@ -52,6 +52,7 @@ STAGE = Stage(
         "embedding/labels.py",
         "embedding/semantic.py",
         "embedding/stage.py",
+        "model/paths.py",
         "sampling/records.py",
         "clustering/centres.py",
         "toy_world/grammar.py",

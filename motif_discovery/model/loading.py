@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 from transformers import (
     AutoConfig,
@@ -14,7 +12,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from motif_discovery.model.paths import local_path, resolve_name
+from motif_discovery.model.paths import offline, resolve_name
 from motif_discovery.utils.config import ModelConfig
 from motif_discovery.utils.errors import InputError
 
@@ -26,11 +24,6 @@ def model_dtype(name: str, device: torch.device) -> torch.dtype:
     if name == "auto":
         return torch.bfloat16 if device.type == "cuda" else torch.float32
     return DTYPES[name]
-
-
-def offline(name: str) -> bool:
-    """Read `name` without the hub: a local directory, or HF_HUB_OFFLINE=1."""
-    return local_path(name) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
 
 
 def load_model_config(config: ModelConfig) -> PretrainedConfig:

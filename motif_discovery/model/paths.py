@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -24,3 +25,8 @@ def resolve_name(name: str) -> str:
     """A local path as an absolute string, else `name` unchanged (a Hugging Face id)."""
     path = local_path(name)
     return str(path) if path is not None else name
+
+
+def offline(name: str) -> bool:
+    """Read `name` without the hub: a local file or directory, or HF_HUB_OFFLINE=1."""
+    return local_path(name) is not None or os.environ.get("HF_HUB_OFFLINE") == "1"
