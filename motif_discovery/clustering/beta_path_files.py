@@ -5,8 +5,9 @@ In `<run>/5_gaussian_clustering/<prefix_id>/`:
   event beta, beta_fit, type, K, L, H, D_e, D_a, children, merges, the triggering split and
   the assignment), with the prefix id and the continuation ids;
 - `beta_path_gamma<g>.safetensors`: assign [events, N], the events' assignments in order;
-- `summary.json`: per gamma the file, why the path stopped, and each event's beta, K, type
-  (and ARI/NMI against every label set the features carry).
+- in `summary.json` (key `beta_paths`): per gamma the file, why the path stopped, and each
+  event's beta, K, type (and ARI/NMI against every label set the features carry).
+With a grid of beta and clustering.beta_path = true, the paths sit beside the grid results.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def write_beta_paths(
     settings: FitSettings,
     device: torch.device,
     dtype: torch.dtype,
-) -> list[Path]:
-    """Follow the path of every gamma on one prefix and write its files; returns them."""
+) -> tuple[list[Path], list[dict]]:
+    """Follow the path of every gamma on one prefix and write its files; returns them and
+    one summary row per gamma (its file, why it stopped, each event's beta, K, type and
+    label scores)."""
     e = features.e.to(device=device, dtype=dtype)
     a = features.a.to(device=device, dtype=dtype)
     p = features.p.to(device=device, dtype=dtype)
@@ -77,7 +80,12 @@ def write_beta_paths(
                 ],
             }
         )
-    summary = {
+    return written, rows
+
+
+def path_summary(features: FeatureSet, settings: FitSettings, rows: list[dict]) -> dict:
+    """summary.json of a prefix whose only result is the beta path."""
+    return {
         "prefix_id": features.prefix_id,
         "n": features.n,
         "d_e": int(features.e.shape[1]),
@@ -86,6 +94,3 @@ def write_beta_paths(
         "beta": "path",
         "beta_paths": rows,
     }
-    write_json(out_dir / "summary.json", summary)
-    written.append(out_dir / "summary.json")
-    return written

@@ -8,7 +8,8 @@ Outputs per prefix, in `<run>/5_gaussian_clustering/<prefix_id>/`:
   mu_a_raw = s * mu_a + H_0 (raw attribution units);
 - `summary.json`: one row per config and the share of configs in which RD has the lowest
   D_gamma of all methods.
-With clustering.beta = "path", the beta path of each gamma instead (beta_path_files.py).
+With clustering.beta = "path", the beta path of each gamma instead (beta_path_files.py); with
+a grid and clustering.beta_path = true, the paths beside the grid results.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from motif_discovery.clustering.baselines import BaselineInputs, baseline_assignments
-from motif_discovery.clustering.beta_path_files import write_beta_paths
+from motif_discovery.clustering.beta_path_files import path_summary, write_beta_paths
 from motif_discovery.clustering.metrics import (
     figures_under,
     label_scores,
@@ -162,8 +163,10 @@ def write_prefix(
     features: FeatureSet,
     outcomes: dict[tuple[float, float], ConfigOutcome],
     K_clamp: int,
+    beta_paths: list[dict] | None = None,
 ) -> list[Path]:
-    """Write each config's JSON + tensors, then the summary; returns the files written."""
+    """Write each config's JSON + tensors, then the summary (with the beta paths' rows when
+    they were followed too); returns the files written."""
     written: list[Path] = []
     rows = []
     for (beta, gamma), outcome in outcomes.items():
@@ -216,9 +219,10 @@ def write_prefix(
         "rd_lowest_D_gamma_share": sum(r["rd_lowest_D_gamma"] for r in rows) / len(rows),
         "configs": rows,
     }
+    if beta_paths:
+        summary["beta_paths"] = beta_paths
     write_json(out_dir / "summary.json", summary)
     written.append(out_dir / "summary.json")
-    remove_stale(out_dir, written)
     return written
 
 
@@ -250,14 +254,22 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
     def process(prefix_id: str) -> list[Path]:
         features = load_features(features_dir, prefix_id)
         out_dir = run_dir / STAGE.name / prefix_id
-        if config.clustering.beta == "path":
-            written = write_beta_paths(
-                out_dir, features, config.clustering, settings, device, dtype
+        clustering = config.clustering
+        path_files, path_rows = [], []
+        if clustering.beta == "path" or clustering.beta_path:
+            path_files, path_rows = write_beta_paths(
+                out_dir, features, clustering, settings, device, dtype
             )
-            remove_stale(out_dir, written)
-            return written
-        outcomes = cluster_features(features, config.clustering, settings, device, dtype)
-        return write_prefix(out_dir, features, outcomes, config.clustering.K_clamp)
+        if clustering.beta == "path":
+            write_json(out_dir / "summary.json", path_summary(features, settings, path_rows))
+            written = [*path_files, out_dir / "summary.json"]
+        else:
+            outcomes = cluster_features(features, clustering, settings, device, dtype)
+            written = path_files + write_prefix(
+                out_dir, features, outcomes, clustering.K_clamp, path_rows
+            )
+        remove_stale(out_dir, written)
+        return written
 
     run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)
     table = report(run_dir / STAGE.name, shard_ids([u.unit_id for u in units], shard))

@@ -164,7 +164,45 @@ class ClusteringConfig:
     tol: float = _field(_positive, "must be > 0")
     max_iter: int = _field(_at_least_one, "must be >= 1")
     warm_start: bool
+    beta_path: bool
     baselines: list[Literal["Single", "KM-S", "KM-A", "Co-Reg"]]
+
+
+@dataclass(frozen=True)
+class GraphsConfig:
+    """Stage 6: semantic graphs of the motifs (docs/method.md, "Stage 6")."""
+
+    top_features: int = _field(_at_least_one, "must be >= 1")
+    examples: int = _field(_at_least_one, "must be >= 1")
+    activation_examples: int = _field(_at_least_one, "must be >= 1")
+
+
+def _nonzero(v: float) -> bool:
+    return v != 0
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """Stage 7: graph validation (7a) and steering validation (7c) (docs/method.md, "Stage 7")."""
+
+    B: list[int] = _field(_at_least_one, "must be >= 1")
+    epsilons: list[float] = _field(_nonzero, "must be non-zero (the unsteered pass is added)")
+    selections: list[Literal["full", "positive", "negative"]]
+    methods: list[Literal["RD", "KM-Sem", "Single", "random"]]
+    max_members: int = _field(_at_least_one, "must be >= 1")
+    seed: int
+    batch_size: int = _field(_at_least_one, "must be >= 1")
+    replacement_continuations: int = _field(_at_least_one, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class VisualizationConfig:
+    """Stage 8: plots and the HTML explorer (docs/method.md, "Stage 8")."""
+
+    tsne_perplexity: float = _field(_positive, "must be > 0")
+    seed: int
+    max_examples: int = _field(_at_least_one, "must be >= 1")
+    dpi: int = _field(_at_least_one, "must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -179,6 +217,9 @@ class Config:
     embedding: EmbeddingConfig
     synthetic: SyntheticConfig
     clustering: ClusteringConfig
+    graphs: GraphsConfig
+    validation: ValidationConfig
+    visualization: VisualizationConfig
     compat: CompatConfig
 
     def section(self, name: str) -> Any:

@@ -97,7 +97,8 @@ def test_rerun_skips_and_config_edit_reruns(first_run):
     assert sorted(p.name for p in out.glob("beta*.json")) == [
         "beta0.75_gamma0.3.json",
         "beta1.25_gamma0.3.json",
-    ]  # the configs of the larger grid are gone
+        "beta_path_gamma0.3.json",
+    ]  # the configs (and beta paths) of the larger grid are gone
 
 
 def test_bad_config_stops_before_any_work(tmp_path):
@@ -164,7 +165,13 @@ def test_single_mode_writes_one_config(tmp_path):
     write_synthetic_run(run_dir, SyntheticParams(setting="easy", n=160, d_e=32, d_a=256))
     config = load_config(
         REPO / "configs/synthetic.json",
-        [*SMALL, "clustering.beta=1.0", "clustering.gamma=0.5", "clustering.baselines=[]"],
+        [
+            *SMALL,
+            "clustering.beta=1.0",
+            "clustering.gamma=0.5",
+            "clustering.baselines=[]",
+            "clustering.beta_path=false",
+        ],
     )
     stage5.run(config, run_dir)
     out = run_dir / "5_gaussian_clustering" / "synthetic_easy_000"
@@ -195,7 +202,8 @@ def test_shards_on_a_fresh_run_merge_in_the_manifest(tmp_path):
     entry = stages["5_gaussian_clustering"]
     assert entry["status"] == "done" and entry["units"] == {"done": 2, "skipped": 0}
     assert set(entry["outputs"]) == stage_outputs(run_dir, "5_gaussian_clustering")
-    assert len(entry["outputs"]) == 2 * (2 * 4 + 1)  # per prefix: 4 configs x 2 files, summary
+    # per prefix: 4 configs and 2 beta paths (one per gamma) x 2 files, summary
+    assert len(entry["outputs"]) == 2 * (2 * 4 + 2 * 2 + 1)
     assert set(stages["4_feature_extraction"]["outputs"]) == stage_outputs(
         run_dir, "4_feature_extraction"
     ) | {"1_data_preparation/prefixes.jsonl"}

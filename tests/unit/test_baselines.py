@@ -199,6 +199,7 @@ def test_a_smaller_grid_says_which_earlier_results_it_removes(crossed, tmp_path,
     stale.write_text("{}")
     with caplog.at_level(logging.WARNING, logger=stage.__name__):
         written = stage.write_prefix(tmp_path, crossed, outcomes, K_clamp=10)
+        stage.remove_stale(tmp_path, written)
     assert not stale.exists() and stale not in written
     assert stale.name in caplog.text and "removing 1 result file" in caplog.text
 

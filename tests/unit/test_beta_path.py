@@ -208,3 +208,28 @@ def test_stage_5_writes_one_path_per_gamma_and_lists_them(tmp_path):
         "beta_path_gamma0.7.safetensors",
         "summary.json",
     ]
+
+
+def test_grid_with_beta_path_keeps_both_and_summarizes_both(tmp_path):
+    features = generate_synthetic(SyntheticParams(n=120, d_e=32, d_a=128), seed=3)
+    save_features(tmp_path / "4_feature_extraction", features)
+    write_jsonl(tmp_path / PREFIXES_FILE, [{"prefix_id": features.prefix_id}])
+    sets = ["clustering.beta=1.0", "clustering.gamma=0.5", "clustering.K_clamp=4"]
+    config = load_config(overrides=[*sets, "clustering.beta_path=true", "run.device=cpu"])
+    stage5.run(config, tmp_path)
+    out = tmp_path / "5_gaussian_clustering" / features.prefix_id
+    summary = read_json(out / "summary.json")
+    assert [row["beta"] for row in summary["configs"]] == [1.0]
+    assert [row["file"] for row in summary["beta_paths"]] == ["beta_path_gamma0.5.json"]
+    names = sorted(path.name for path in out.iterdir())
+    assert names == [
+        "beta1.0_gamma0.5.json",
+        "beta1.0_gamma0.5.safetensors",
+        "beta_path_gamma0.5.json",
+        "beta_path_gamma0.5.safetensors",
+        "summary.json",
+    ]
+    # turning the path off removes its files and its summary rows
+    stage5.run(load_config(overrides=[*sets, "clustering.beta_path=false"]), tmp_path)
+    assert sorted(path.name for path in out.iterdir()) == [n for n in names if "path" not in n]
+    assert "beta_paths" not in read_json(out / "summary.json")
