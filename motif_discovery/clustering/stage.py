@@ -34,6 +34,7 @@ from motif_discovery.clustering.metrics import (
     partition_terms,
     score_partition,
 )
+from motif_discovery.clustering.outputs import config_name
 from motif_discovery.clustering.rd_objective import ObjectiveTerms
 from motif_discovery.clustering.report import report
 from motif_discovery.clustering.result import RDResult
@@ -79,11 +80,6 @@ def one_thread():
             yield
     finally:
         torch.set_num_threads(previous)
-
-
-def config_name(beta: float, gamma: float) -> str:
-    """File stem of one (beta, gamma) result (repr: distinct floats, distinct names)."""
-    return f"beta{beta!r}_gamma{gamma!r}"
 
 
 def sweep_settings(config: Config) -> FitSettings:
