@@ -21,7 +21,7 @@ import torch
 from transformers import AttentionInterface
 from transformers.models.qwen3.modeling_qwen3 import repeat_kv
 
-from motif_discovery.toy_world.lm import mlp_hooks
+from motif_discovery.model.hooks import mlp_hooks
 
 ATTENTION = "motif_discovery_frozen"
 PARTS = frozenset({"norm", "attention", "mlp"})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -100,28 +98,6 @@ def load_toy_model(model_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTo
         model_dir, local_files_only=True, dtype=torch.float32
     )
     return model.eval(), tokenizer
-
-
-MlpHook = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor | None]
-
-
-@contextmanager
-def mlp_hooks(model: PreTrainedModel, hook: MlpHook) -> Iterator[None]:
-    """Within the block, every decoder layer's MLP calls hook(layer, mlp_input, mlp_output);
-    a tensor it returns replaces the MLP output (None keeps it)."""
-
-    def wrap(layer: int):
-        return lambda _module, args, output: hook(layer, args[0], output)
-
-    handles = [
-        decoder.mlp.register_forward_hook(wrap(layer))
-        for layer, decoder in enumerate(model.model.layers)
-    ]
-    try:
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def episode_ids(tokenizer: PreTrainedTokenizerFast, text: str) -> list[int]:

@@ -23,7 +23,7 @@ from safetensors import SafetensorError, safe_open
 from torch import nn
 from transformers import AutoConfig
 
-from motif_discovery.toy_world.lm import mlp_hooks
+from motif_discovery.model.hooks import mlp_hooks
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_json, sha256_file
 

@@ -30,8 +30,9 @@ import torch.nn.functional as F
 from circuit_tracer.transcoder import SingleLayerTranscoder, TranscoderSet
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
+from motif_discovery.model.hooks import mlp_hooks
 from motif_discovery.toy_world.grammar import episode_text, make_world, sample_episode
-from motif_discovery.toy_world.lm import episode_ids, load_toy_model, mlp_hooks
+from motif_discovery.toy_world.lm import episode_ids, load_toy_model
 from motif_discovery.toy_world.replacement import (
     ACTIVATION_NAME,
     FEATURE_INPUT_HOOK,
