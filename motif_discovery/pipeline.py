@@ -1,5 +1,9 @@
 """The driver behind run_pipeline.sh: run stage scripts in order, stop at the first failure.
 
+Stages 1-8 on clozes (7 is two scripts, 7a and 7c: `--only 7` runs both); on synthetic data
+the generator stands in for 1-4 and stages 6-7 are left out. After stage 8 the last line on
+stdout is the path of the HTML explorer.
+
 Each stage is its own script (rerunnable alone); the driver passes the same
 `--config --run-dir --set --force --shard` to each and relies on the stages' manifest
 and done records to skip work that is unchanged. It streams each stage's messages and
@@ -46,12 +50,21 @@ SYNTHETIC_STAGE = StageScript(
     4, "synthetic data (stands in for 1-4)", "hypotheses_experiment/generate_data.py"
 )
 CLUSTERING_STAGE = StageScript(5, "5_gaussian_clustering", "5_gaussian_clustering/cluster.py")
+MODEL_STAGES = (  # need the language model and stage 3's sources: not on synthetic data
+    StageScript(6, "6_semantic_graphs", "6_semantic_graphs/extract_graphs.py"),
+    StageScript(7, "7a_graph_validation", "7_validation/7a_graph_validation.py"),
+    StageScript(7, "7c_steering", "7_validation/7c_hypotheses.py"),
+)
+VISUALIZATION_STAGE = StageScript(8, "8_visualization", "8_visualization/visualize.py")
+EXPLORER = Path("8_visualization") / "index.html"
 
 
 def stage_list(config: Config) -> list[StageScript]:
-    """The stages this config runs: 1-5 on clozes, or the synthetic stand-in for 1-4 and 5."""
-    first = [SYNTHETIC_STAGE] if config.data.source == "synthetic" else list(CLOZE_STAGES)
-    return [*first, CLUSTERING_STAGE]
+    """The stages this config runs: 1-8 on clozes; on synthetic data the generator stands in
+    for 1-4, and 6-7 (which need a language model) are left out."""
+    if config.data.source == "synthetic":
+        return [SYNTHETIC_STAGE, CLUSTERING_STAGE, VISUALIZATION_STAGE]
+    return [*CLOZE_STAGES, CLUSTERING_STAGE, *MODEL_STAGES, VISUALIZATION_STAGE]
 
 
 def select(
@@ -156,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return code if code > 0 else 128 - code  # the shell's code for a signal
     print(f"pipeline finished: {len(stages)} stage(s), run directory {run_dir}", file=sys.stderr)
+    explorer = Path(run_dir) / EXPLORER
+    if any(stage.number == VISUALIZATION_STAGE.number for stage in stages) and explorer.is_file():
+        print(f"explorer: {explorer.resolve()}", flush=True)
     return 0
 
 

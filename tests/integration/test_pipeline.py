@@ -149,14 +149,22 @@ def test_killed_stage_resumes(first_run, tmp_path, monkeypatch):
 
 
 def test_driver_stage_selection():
-    config = load_config(REPO / "configs/synthetic.json")
-    stages = pipeline.stage_list(config)
-    assert [s.number for s in pipeline.select(stages, 5, None, None)] == [5]
-    assert [s.number for s in pipeline.select(stages, None, 4, None)] == [4]
+    synthetic = pipeline.stage_list(load_config(REPO / "configs/synthetic.json"))
+    assert [s.number for s in synthetic] == [4, 5, 8]  # no model: no stages 6-7
+    assert [s.number for s in pipeline.select(synthetic, 5, None, None)] == [5, 8]
+    assert [s.number for s in pipeline.select(synthetic, None, 4, None)] == [4]
     with pytest.raises(Exception, match="--only 9: no such stage"):
-        pipeline.select(stages, None, None, 9)
-    with pytest.raises(Exception, match="--from 6 --to None: no such stage"):
-        pipeline.select(stages, 6, None, None)  # once "finished: 0 stage(s)"
+        pipeline.select(synthetic, None, None, 9)
+    with pytest.raises(Exception, match="--from 6 --to 7: no such stage"):
+        pipeline.select(synthetic, 6, 7, None)
+    clozes = pipeline.stage_list(load_config(REPO / "configs/toy_world.json"))
+    assert [s.number for s in clozes] == [1, 2, 3, 4, 5, 6, 7, 7, 8]
+    assert [s.name for s in pipeline.select(clozes, None, None, 7)] == [
+        "7a_graph_validation",
+        "7c_steering",
+    ]
+    for stage in clozes + synthetic:
+        assert (REPO / stage.script).is_file(), stage.script
 
 
 def test_single_mode_writes_one_config(tmp_path):
