@@ -123,3 +123,30 @@ def test_shards_of_stages_1_to_4_equal_one_run(toy_run, tmp_path):
         proc = drive(run_dir, "--to", "4", "--shard", shard)
         assert proc.returncode == 0, proc.stderr[-4000:]
     assert digests(run_dir) == digests(reference)
+
+
+def units(run_dir: Path, stage: str) -> dict[str, int]:
+    return json.loads((run_dir / "manifest.json").read_text())["stages"][stage]["units"]
+
+
+def test_each_later_stage_reruns_alone_after_a_config_edit(toy_run, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(toy_run[0], run_dir)
+    proc = drive(run_dir, "--from", "6")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for stage in ("6_semantic_graphs", "7a_graph_validation", "7c_steering", "8_visualization"):
+        assert units(run_dir, stage)["done"] == 0, stage  # nothing changed: all skipped
+    edits = {  # a key each stage reads -> the stages that must rerun (the others skip)
+        "graphs.top_features=5": {"6_semantic_graphs", "8_visualization"},
+        "validation.max_members=4": {"7c_steering", "8_visualization"},
+        "visualization.max_examples=3": {"8_visualization"},
+    }
+    applied: list[str] = []
+    for edit, expected in edits.items():
+        applied.append(edit)
+        overrides = [arg for item in applied for arg in ("--set", item)]
+        proc = drive(run_dir, "--from", "6", *overrides)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        for stage in ("6_semantic_graphs", "7a_graph_validation", "7c_steering"):
+            assert (units(run_dir, stage)["done"] > 0) == (stage in expected), (edit, stage)
+        assert units(run_dir, "8_visualization")["done"] > 0, edit
