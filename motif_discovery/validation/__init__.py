@@ -1,0 +1,1 @@
+"""Stage 7: validation of the motifs (7a graph validation, 7c steering)."""
