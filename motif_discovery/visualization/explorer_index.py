@@ -1,0 +1,83 @@
+"""The data block of the index page and the run-level PNGs.
+
+One row per prefix (id, text, N, per grid config RD's K and ARI against the family
+labels, whether its page exists), the beta x gamma sweep (K, D_gamma, every method's
+D_gamma), and, where stage 7 ran, its run-level summaries: 7c's aggregates and the
+confusion, 7a's means.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from motif_discovery.utils.config import Config
+from motif_discovery.visualization.explorer_figures import plotly_json
+from motif_discovery.visualization.explorer_inputs import (
+    graph_validation_summary_path,
+    read_optional,
+    steering_summary_path,
+)
+from motif_discovery.visualization.html_explorer import prefix_page_name
+from motif_discovery.visualization.parameter_sweep_plots import (
+    methods_figure,
+    save_sweep_png,
+    sweep_figure,
+    sweep_table,
+)
+
+ARI = "ARI_family"
+
+
+def prefix_row(row: dict, summary: dict, out_dir: Path) -> dict:
+    """Index row of one prefix: id, text, N, each grid config's K and ARI, page link."""
+    prefix_id = row["prefix_id"]
+    page = prefix_page_name(prefix_id)
+    return {
+        "prefix_id": prefix_id,
+        "text": row.get("text", ""),
+        "n": summary.get("n"),
+        "configs": [
+            {
+                "beta": c["beta"],
+                "gamma": c["gamma"],
+                "K": c["K"],
+                "ARI": c.get("scores", {}).get("RD", {}).get(ARI),
+            }
+            for c in summary.get("configs", [])
+        ],
+        "page": page if (out_dir / page).is_file() else None,
+    }
+
+
+def index_data(
+    config: Config, run_dir: Path, prefixes: list[dict], summaries: dict[str, dict], out_dir: Path
+) -> tuple[dict, list[Path]]:
+    """The index's data block and the run-level PNGs written (sweep, validation)."""
+    dpi = config.visualization.dpi
+    rows = [prefix_row(row, summaries[row["prefix_id"]], out_dir) for row in prefixes]
+    pngs, figures, notes = [], {}, []
+    with_grid = [s for s in summaries.values() if s.get("configs")]
+    if with_grid:
+        table = sweep_table(with_grid)
+        figures["sweep_K"] = plotly_json(sweep_figure(table, "K"))
+        figures["sweep_D_gamma"] = plotly_json(sweep_figure(table, "D_gamma"))
+        figures["sweep_methods"] = plotly_json(methods_figure(table))
+        pngs.append(save_sweep_png(table, out_dir / "png" / "sweep.png", dpi))
+    else:
+        notes.append("Stage 5 ran no grid config (beta path only): no sweep plots.")
+    steering = read_optional(steering_summary_path(run_dir))
+    if steering is None:
+        notes.append("Stage 7c (steering) has not run: no steering summary, no confusion.")
+    graph_validation = read_optional(graph_validation_summary_path(run_dir))
+    if graph_validation is None:
+        notes.append("Stage 7a (graph validation) has not run: no graph validation summary.")
+    data = {
+        "kind": "index",
+        "run": run_dir.resolve().name,
+        "prefixes": rows,
+        "figures": figures,
+        "steering_summary": steering,
+        "graph_validation": graph_validation,
+        "notes": notes,
+    }
+    return data, pngs
