@@ -148,7 +148,8 @@ def save_sweep_png(table: SweepTable, path: str | Path, dpi: int) -> Path:
         image = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis")
         for (i, j), value in np.ndenumerate(z):
             if np.isfinite(value):
-                ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize=8)
+                colour = "k" if image.norm(value) > 0.6 else "w"  # dark on viridis' yellow end
+                ax.text(j, i, f"{value:.3g}", ha="center", va="center", color=colour, fontsize=8)
         ax.set_xticks(range(len(table.betas)), [f"{b:g}" for b in table.betas])
         ax.set_yticks(range(len(table.gammas)), [f"{g:g}" for g in table.gammas])
         ax.set_xlabel("β")
