@@ -56,7 +56,7 @@ def top_feature_columns(H_c: torch.Tensor, kinds: Sequence[str], n: int) -> list
 
 def top_members(p: torch.Tensor, members: torch.Tensor, n: int) -> list[int]:
     """The n member rows with the largest P_n, largest first; equal P_n keep row order."""
-    rows = members.numpy()
+    rows = np.sort(members.numpy())
     order = np.argsort(-p.double().numpy()[rows], kind="stable")
     return [int(i) for i in rows[order[:n]]]
 
