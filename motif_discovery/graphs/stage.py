@@ -17,6 +17,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -277,13 +278,11 @@ def prefix_process(
 ) -> Callable[[str], list[Path]]:
     """The work of one prefix; the run's sources and activation index are read at the first
     prefix that runs (none when every prefix is unchanged)."""
-    shared: list[RunSources] = []
     K_clamp = config.clustering.K_clamp
+    run_sources = cache(lambda: load_run_sources(run_dir, list(texts), config))
 
     def process(prefix_id: str) -> list[Path]:
-        if not shared:
-            shared.append(load_run_sources(run_dir, list(texts), config))
-        sources = shared[0]
+        sources = run_sources()
         features = load_features(run_dir / FEATURES_DIR, prefix_id)
         results = eligible_results(run_dir, prefix_id, K_clamp)
         check_agreement(run_dir, features, sources, results)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file
+from safetensors.numpy import load_file, save_file
 from transformers import AutoTokenizer
 
 from motif_discovery.graphs.stage import run
@@ -238,3 +238,14 @@ def test_stale_config_files_are_removed(run_dir, toy_config):
     run(toy_config(), run_dir, force=True)
     assert not stale.exists()
     assert (run_dir / OUT / prefix_id / "summary.json").exists()
+
+
+def test_disagreeing_d_a_raises_before_writing(run_dir, toy_config):
+    prefix_id = prefix_ids(run_dir)[0]
+    path = run_dir / "4_feature_extraction" / f"{prefix_id}.safetensors"
+    tensors = load_file(path)
+    tensors["a"], tensors["H_0"] = tensors["a"][:, :-1].copy(), tensors["H_0"][:-1].copy()
+    save_file(tensors, path)
+    with pytest.raises(InputError, match=r"d_a = \d+, but .* sources"):
+        run(toy_config(), run_dir)
+    assert not (run_dir / OUT / prefix_id).exists()
