@@ -90,6 +90,15 @@ def partition_flows(assigns: list[np.ndarray], names: list[str], p: np.ndarray) 
     return data
 
 
+def distinct_labels(values: list[float]) -> list[str]:
+    """Values with the fewest significant digits (3 to 17) that keep distinct values apart."""
+    for digits in range(3, 18):
+        labels = [f"{v:.{digits}g}" for v in values]
+        if len(set(labels)) == len(set(values)):
+            return labels
+    return [repr(v) for v in values]
+
+
 def beta_path_flows(record: dict, p: np.ndarray) -> SankeyData:
     """Flows along a stage-5 beta path record: one column per event (beta, K), in order."""
     where = f"beta path of {record.get('prefix_id', '?')} (gamma {record.get('gamma', '?')})"
@@ -99,7 +108,7 @@ def beta_path_flows(record: dict, p: np.ndarray) -> SankeyData:
     missing = [i for i, e in enumerate(events) if not {"beta", "K", "assign"} <= e.keys()]
     if missing:
         raise InputError(f"{where}: events {missing} lack 'beta', 'K' or 'assign'")
-    names = [f"β={float(e['beta']):.3g}" for e in events]
+    names = [f"β={beta}" for beta in distinct_labels([float(e["beta"]) for e in events])]
     return partition_flows([np.asarray(e["assign"]) for e in events], names, p)
 
 

@@ -121,3 +121,13 @@ def test_bad_inputs_raise():
         beta_path_flows({"prefix_id": "x", "gamma": 0.5}, np.ones(2))
     with pytest.raises(InputError, match="lack"):
         beta_path_flows({"events": [{"beta": 0.0, "K": 1}]}, np.ones(2))
+
+
+def test_close_betas_get_distinct_column_names():
+    def names(betas):
+        events = [{"beta": b, "K": 1, "assign": [0, 0]} for b in betas]
+        return beta_path_flows({"events": events}, np.ones(2)).column_names
+
+    assert names([0.0, 0.6573, 1.12336]) == ["β=0", "β=0.657", "β=1.12"]
+    assert names([0.0, 3.0512, 3.0547]) == ["β=0", "β=3.051", "β=3.055"]
+    assert len(set(names([1.0, 1.0000001, 2.0]))) == 3
