@@ -202,6 +202,7 @@ def motif_rows(
             "motif": hyp.motif,
             "selection": selection,
             "B": B,
+            "epsilons": validation.epsilons,
             "features": features,
             "members": [ids[i] for i in members],
         }
@@ -221,10 +222,11 @@ def motif_rows(
     return out
 
 
-def config_rows(
-    steerer: Steerer, data: PrefixData, result: ConfigResult, config: Config
-) -> list[dict]:
-    """Every method's rows for one eligible config."""
+def hypothesis_groups(
+    data: PrefixData, result: ConfigResult, config: Config
+) -> list[list[Hypothesis]]:
+    """Every method's hypotheses for one eligible config, grouped by member set: an RD
+    motif's (RD, Single, random) and each k-means cluster's (KM-Sem)."""
     validation = config.validation
     attributions, features = data.attributions, data.features
     allowed = steerable(attributions.sources)
@@ -248,9 +250,17 @@ def config_rows(
         ):
             key = ("KM" if method == "KM-Sem" else "RD", hyp.motif)
             groups.setdefault(key, []).append(hyp)
+    return list(groups.values())
+
+
+def config_rows(
+    steerer: Steerer, data: PrefixData, result: ConfigResult, config: Config
+) -> list[dict]:
+    """Every method's rows for one eligible config."""
+    groups = hypothesis_groups(data, result, config)
     rows = []
-    for group in tqdm(groups.values(), desc=f"7c {result.prefix_id} {result.name}", leave=False):
-        rows += motif_rows(steerer, data, result, group, validation)
+    for group in tqdm(groups, desc=f"7c {result.prefix_id} {result.name}", leave=False):
+        rows += motif_rows(steerer, data, result, group, config.validation)
     return rows
 
 
