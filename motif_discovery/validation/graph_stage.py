@@ -116,6 +116,8 @@ def check_ids(
     """Every stage lists the same continuation ids in the same order as stage 2."""
     ref_path, ref_ids = reference
     for path, ids in others:
+        if not isinstance(ids, list):
+            raise InputError(f"{path}: prefix {prefix_id}: key 'continuation_ids' missing")
         if ids != ref_ids:
             raise InputError(
                 f"{path}: prefix {prefix_id}: continuation_ids ({len(ids)}) differ from those of "

@@ -22,7 +22,6 @@ motif's attribution is across its members.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -144,6 +143,14 @@ def mean_l1(a: Tensor, centre: Tensor, p: Tensor) -> float:
     return float((w * (a.double() - centre.double()).abs().sum(1)).sum() / w.sum())
 
 
+def relative_l1(a: Tensor, p: Tensor, centre: Tensor, median: Tensor) -> float | None:
+    """D_c(mu_a_c) / D_c(m) over one motif's rows (None when D_c(m) = 0 or no rows)."""
+    if len(a) == 0:
+        return None
+    to_median = mean_l1(a, median, p)
+    return mean_l1(a, centre, p) / to_median if to_median > 0 else None
+
+
 def motif_stability(
     a_raw: Tensor,
     a: Tensor,
@@ -158,32 +165,24 @@ def motif_stability(
     on raw rows of at most `cap` sampled members per motif, L1 distances on every member."""
     K = mu_a.shape[0]
     sampled = sample_members(assign, K, cap, seed)
-    order = np.concatenate(sampled)
-    owner = np.concatenate([np.full(len(s), c) for c, s in enumerate(sampled)])
-    cos = cosine_matrix(a_raw[torch.as_tensor(order)])
-    owner_t = torch.as_tensor(owner)
+    cos = cosine_matrix(a_raw[torch.as_tensor(np.concatenate(sampled))])
+    owner = torch.cat([torch.full((len(s),), c) for c, s in enumerate(sampled)])
     median = weighted_median(a.double(), p.double())
     motifs = []
     for c in range(K):
-        inside = owner_t == c
-        block = cos[inside][:, inside]
-        n = int(inside.sum())
-        within = float(block.triu(1).sum() / (n * (n - 1) / 2)) if n > 1 else None
-        between_block = cos[inside][:, ~inside]
-        between = float(between_block.mean()) if between_block.numel() else None
+        inside, n = owner == c, len(sampled[c])
+        pairs = cos[inside][:, inside].triu(1).sum() / (n * (n - 1) / 2) if n > 1 else None
+        across = cos[inside][:, ~inside]
         rows = assign == c
-        to_median = mean_l1(a[rows], median, p[rows]) if rows.any() else math.nan
         row = {
             "motif": c,
             "size": int(rows.sum()),
             "sampled": n,
-            "within": within,
-            "between": between,
-            "relative_l1": mean_l1(a[rows], mu_a[c], p[rows]) / to_median
-            if to_median > 0
-            else None,
+            "within": None if pairs is None else float(pairs),
+            "between": float(across.mean()) if across.numel() else None,
+            "relative_l1": relative_l1(a[rows], p[rows], mu_a[c], median),
         }
-        if within is None:
+        if pairs is None:
             row["note"] = ONE_MEMBER
         motifs.append(row)
     return motifs

@@ -202,3 +202,14 @@ def test_a_position_shift_other_than_stage_3s_is_refused(run_dir):
     with pytest.raises(InputError, match="position_shift"):
         stage(run_dir, "compat.reference_position_shift=true")
     assert_nothing_written(run_dir)
+
+
+def test_a_stage_5_result_without_ids_is_named(run_dir):
+    prefix_id = prefix_ids(run_dir)[0]
+    (path,) = (run_dir / "5_gaussian_clustering" / prefix_id).glob("beta1.0_gamma0.5.json")
+    record = json.loads(path.read_text())
+    del record["continuation_ids"]
+    path.write_text(json.dumps(record))
+    with pytest.raises(InputError, match=rf"{path}: prefix {prefix_id}: key 'continuation_ids'"):
+        stage(run_dir)
+    assert_nothing_written(run_dir)
