@@ -113,7 +113,8 @@ def beta_path_flows(record: dict, p: np.ndarray) -> SankeyData:
 
 
 def sankey_figure(data: SankeyData, title: str) -> go.Figure:
-    """Plotly Sankey: node colour = motif, links in the source motif's colour."""
+    """Plotly Sankey: node colour = motif, links in the source motif's colour; columns
+    titled by name and K. Title and column names are rendered as HTML (the caller's)."""
     colours = [motif_colour(k) for k in data.node_motif]
     n_columns = len(data.column_names)
     figure = go.Figure(

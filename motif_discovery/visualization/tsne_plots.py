@@ -67,7 +67,8 @@ def tsne_figure(
 ) -> go.Figure:
     """Scatter of coords, one trace (colour, legend entry) per motif; hover = text + extra.
 
-    Texts and extras come from the model or a dataset: they are HTML-escaped.
+    Texts and extras come from the model or a dataset: they are HTML-escaped. The title is
+    the caller's and is rendered as HTML (escape any dataset text in it).
     """
     coords, labels = np.asarray(coords), np.asarray(labels)
     check_points(coords, labels, texts, hover_extra)
