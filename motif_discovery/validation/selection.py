@@ -8,7 +8,7 @@ H_c per method (docs/method.md, Stage 7c), over a motif's members c:
             cluster of e;
     Single  H_c = a_raw of one random member (seed) of each RD motif;
     random  B random active feature sources (position > 0), each signed as the RD medoid's
-            H_c there (the control).
+            H_c there (the control; sources where it is 0, having no sign, are not drawn).
 Candidates: feature sources at positions > 0 with H_c != 0, the top 2 max(B) by |H_c|
 (random: its random order); a selection keeps the pool's positive (H_c > 0), negative
 (H_c < 0) or all (full) entries, then the first B.

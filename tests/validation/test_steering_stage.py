@@ -160,6 +160,11 @@ def test_stage_outputs_rerun_and_edge_cases(source, tmp_path):
     lone_rows = [r for r in single["rows"] if r["method"] == "RD" and r["members"] == [lone]]
     assert len(lone_rows) == 2  # full and negative
     assert all(r["usable"] or r["reason"] for r in lone_rows)
+    if "confusion" in single:  # toy-world family labels
+        confusion = single["confusion"]
+        assert all(len(m) <= 2 for m in confusion["members"].values())
+        for entry in confusion["planted"] + confusion["RD"]:
+            assert entry["slopes"] is None or set(entry["slopes"]) == set(confusion["families"])
     summary = read_json(run_dir / "7_validation" / "7c_summary.json")
     assert {a["method"] for a in summary["aggregates"]} == {"RD", "KM-Sem", "Single", "random"}
     assert summary["not_eligible"] == sorted(pid for pid, m in Ks.items() if not m)
