@@ -25,16 +25,13 @@ from statistics import mean
 import torch
 
 from motif_discovery.attribution.outputs import (
-    ATTRIBUTION_DIR,
     PrefixAttributions,
     attribution_paths,
     load_attributions,
 )
 from motif_discovery.attribution.targets import target_rows
 from motif_discovery.clustering.outputs import (
-    CLUSTERING_DIR,
     ConfigResult,
-    config_name,
     eligible_results,
     grid_configs,
     prefix_dir,
@@ -59,6 +56,7 @@ from motif_discovery.validation.graph_validation import (
     weighted_shares,
 )
 from motif_discovery.validation.replacement import paired_target_logits, replacement_hook
+from motif_discovery.validation.steering_stage import unit_inputs
 
 STAGE = Stage(
     name="7a_graph_validation",
@@ -75,6 +73,7 @@ STAGE = Stage(
         "validation/graph_stage.py",
         "validation/graph_validation.py",
         "validation/replacement.py",
+        "validation/steering_stage.py",
         "attribution",
         "clustering",
         "embedding/features.py",
@@ -97,19 +96,6 @@ def output_path(run_dir: Path, prefix_id: str) -> Path:
     return Path(run_dir) / OUT_DIR / f"{prefix_id}.json"
 
 
-def required_files(run_dir: Path, prefix_id: str) -> list[tuple[Path, str]]:
-    """(file, the stage that writes it) of every earlier output a prefix needs."""
-    return [
-        (records_path(run_dir, prefix_id), "stage 2 (2_branch_sampling)"),
-        *((p, f"stage 3 ({ATTRIBUTION_DIR})") for p in attribution_paths(run_dir, prefix_id)),
-        *(
-            (p, f"stage 4 ({FEATURES_DIR})")
-            for p in feature_paths(run_dir / FEATURES_DIR, prefix_id)
-        ),
-        (prefix_dir(run_dir, prefix_id) / "summary.json", f"stage 5 ({CLUSTERING_DIR})"),
-    ]
-
-
 def check_ids(
     prefix_id: str, reference: tuple[Path, list], others: list[tuple[Path, list]]
 ) -> None:
@@ -126,12 +112,16 @@ def check_ids(
 
 
 def checked_inputs(run_dir: Path, prefix_id: str, config: Config) -> tuple[Path, ...]:
-    """The input files of one prefix, checked (InputError): present, ids agreeing across
-    stages 2-5, stage 3's position shift that of compat.reference_position_shift."""
-    files = required_files(run_dir, prefix_id)
-    for path, stage in files:
+    """The input files of one prefix (those of stage 7c), checked (InputError): present
+    (a missing one names the stage that writes it), ids agreeing across stages 2-5, stage
+    3's position shift that of compat.reference_position_shift."""
+    inputs = unit_inputs(run_dir, prefix_id, config.clustering.K_clamp)
+    for path in inputs:
         if not path.is_file():
-            raise InputError(f"{path}: missing; run {stage} first (prefix {prefix_id})")
+            stage = path.relative_to(run_dir).parts[0]
+            raise InputError(
+                f"{path}: missing; run stage {stage[0]} ({stage}) first (prefix {prefix_id})"
+            )
     stage2 = records_path(run_dir, prefix_id)
     _, stage3_json = attribution_paths(run_dir, prefix_id)
     _, stage4_json = feature_paths(run_dir / FEATURES_DIR, prefix_id)
@@ -142,21 +132,15 @@ def checked_inputs(run_dir: Path, prefix_id: str, config: Config) -> tuple[Path,
             f"{stage3_json}: position_shift {stage3.get('position_shift')!r}, but "
             f"compat.reference_position_shift gives {shift}; rerun stage 3 with this config"
         )
-    configs = []
-    for beta, gamma, K in grid_configs(run_dir, prefix_id):
-        if 1 < K <= config.clustering.K_clamp:
-            folder, stem = prefix_dir(run_dir, prefix_id), config_name(beta, gamma)
-            configs += [folder / f"{stem}.json", folder / f"{stem}.safetensors"]
-    for path in configs:
-        if not path.is_file():
-            raise InputError(f"{path}: missing; rerun stage 5 ({CLUSTERING_DIR})")
+    folder = prefix_dir(run_dir, prefix_id)
+    configs = [p for p in inputs if p.parent == folder and p.name.startswith("beta")]
     others = [
         (stage3_json, stage3.get("continuation_ids")),
         (stage4_json, read_json(stage4_json).get("continuation_ids")),
         *((p, read_json(p).get("continuation_ids")) for p in configs if p.suffix == ".json"),
     ]
     check_ids(prefix_id, (stage2, read_continuations(stage2, prefix_id).ids), others)
-    return (*(path for path, _ in files), *configs)
+    return inputs
 
 
 def top_continuations(p: torch.Tensor, count: int) -> list[int]:
