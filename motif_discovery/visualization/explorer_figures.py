@@ -3,7 +3,8 @@
 Per grid config: t-SNE of the semantic and the attribution view coloured by RD's motifs
 (coordinates computed once per view), RD's history, the KM-S -> RD -> KM-A Sankey, and,
 when stages 6 and 7c ran, the semantic graph heatmap and the steering curves. Per beta
-path (one per gamma): the Sankey of its events.
+path (one per gamma): the Sankey of its events. Per prefix, where 7c ran on labelled
+data: its steering confusion.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ from motif_discovery.visualization.semantic_graph_plots import (
     save_semantic_graph_png,
     semantic_graph_figure,
 )
+from motif_discovery.visualization.steering_plots import (
+    confusion_figure,
+    save_confusion_png,
+    save_steering_png,
+    steering_figure,
+)
 from motif_discovery.visualization.tsne_plots import (
     save_tsne_png,
     tsne_coordinates,
@@ -37,6 +44,7 @@ from motif_discovery.visualization.tsne_plots import (
 
 VIEWS = {"semantic": "e", "attribution": "a"}
 FLOW_ORDER = ("KM-S", "RD", "KM-A")
+PATH_HEIGHT, PATH_HEIGHT_PER_MOTIF = 420, 40  # pixels of the page's beta-path Sankey
 
 
 def plotly_json(figure: go.Figure) -> dict:
@@ -47,10 +55,11 @@ def plotly_json(figure: go.Figure) -> dict:
 @dataclass
 class PrefixFigures:
     """The figures of one prefix: config name -> panel -> Plotly JSON, gamma -> path
-    Sankey, and every PNG written."""
+    Sankey, the steering confusion, and every PNG written."""
 
     configs: dict[str, dict[str, dict]] = field(default_factory=dict)
     paths: dict[float, dict] = field(default_factory=dict)
+    confusion: dict | None = None
     pngs: list[Path] = field(default_factory=list)
 
 
@@ -112,12 +121,23 @@ class FigureWriter:
         if graph is not None:
             panels["graph"] = plotly_json(semantic_graph_figure(graph))
             save_semantic_graph_png(graph, self.png(f"semantic_graph_{name}"), dpi)
+        if steering_rows:
+            beta, gamma = result.beta, result.gamma
+            panels["steering"] = plotly_json(steering_figure(steering_rows, beta, gamma))
+            save_steering_png(steering_rows, beta, gamma, self.png(f"steering_{name}"), dpi)
         self.out.configs[name] = panels
+
+    def confusion(self, confusion: dict) -> None:
+        """Stage 7c's family confusion of this prefix (toy world)."""
+        self.out.confusion = plotly_json(confusion_figure(confusion))
+        save_confusion_png(confusion, self.png("steering_confusion"), self.vis.dpi)
 
     def path(self, record: dict) -> None:
         """The Sankey of one beta path's events."""
         gamma = float(record["gamma"])
         flows = beta_path_flows(record, self.p)
         title = f"beta path of {self.features.prefix_id} at gamma={gamma:g}"
-        self.out.paths[gamma] = plotly_json(sankey_figure(flows, title))
+        figure = sankey_figure(flows, title)
+        figure.update_layout(height=PATH_HEIGHT + PATH_HEIGHT_PER_MOTIF * max(flows.node_motif))
+        self.out.paths[gamma] = plotly_json(figure)
         save_sankey_png(flows, title, self.png(f"sankey_beta_path_gamma{gamma!r}"), self.vis.dpi)

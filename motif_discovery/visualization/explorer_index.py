@@ -17,6 +17,10 @@ from motif_discovery.visualization.explorer_inputs import (
     read_optional,
     steering_summary_path,
 )
+from motif_discovery.visualization.explorer_steering import (
+    save_steering_summary_png,
+    steering_summary_figure,
+)
 from motif_discovery.visualization.html_explorer import prefix_page_name
 from motif_discovery.visualization.parameter_sweep_plots import (
     methods_figure,
@@ -24,6 +28,7 @@ from motif_discovery.visualization.parameter_sweep_plots import (
     sweep_figure,
     sweep_table,
 )
+from motif_discovery.visualization.steering_plots import confusion_figure, save_confusion_png
 
 ARI = "ARI_family"
 
@@ -49,6 +54,29 @@ def prefix_row(row: dict, summary: dict, out_dir: Path) -> dict:
     }
 
 
+def steering_figures(summary: dict, png_dir: Path, dpi: int, figures: dict) -> list[Path]:
+    """7c's aggregates (bars) and pooled confusion, into `figures` and as PNGs."""
+    pngs = []
+    if summary.get("table"):
+        figures["steering_summary"] = plotly_json(steering_summary_figure(summary["table"]))
+        pngs.append(
+            save_steering_summary_png(summary["table"], png_dir / "steering_summary.png", dpi)
+        )
+    if summary.get("confusion"):
+        figures["confusion"] = plotly_json(confusion_figure(summary["confusion"]))
+        pngs.append(save_confusion_png(summary["confusion"], png_dir / "confusion.png", dpi))
+    return pngs
+
+
+def steering_overview(summary: dict | None) -> dict | None:
+    """What the index tabulates of 7c's summary: the method x selection x B table (mean
+    Spearman and Pearson both ways, usable counts) and which prefixes it covers."""
+    if summary is None:
+        return None
+    keys = ("prefixes", "not_eligible", "forward_passes")
+    return {"table": summary.get("table", []), **{k: summary[k] for k in keys if k in summary}}
+
+
 def index_data(
     config: Config, run_dir: Path, prefixes: list[dict], summaries: dict[str, dict], out_dir: Path
 ) -> tuple[dict, list[Path]]:
@@ -68,6 +96,8 @@ def index_data(
     steering = read_optional(steering_summary_path(run_dir))
     if steering is None:
         notes.append("Stage 7c (steering) has not run: no steering summary, no confusion.")
+    else:
+        pngs += steering_figures(steering, out_dir / "png", dpi, figures)
     graph_validation = read_optional(graph_validation_summary_path(run_dir))
     if graph_validation is None:
         notes.append("Stage 7a (graph validation) has not run: no graph validation summary.")
@@ -76,7 +106,7 @@ def index_data(
         "run": run_dir.resolve().name,
         "prefixes": rows,
         "figures": figures,
-        "steering_summary": steering,
+        "steering_summary": steering_overview(steering),
         "graph_validation": graph_validation,
         "notes": notes,
     }

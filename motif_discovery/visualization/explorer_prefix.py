@@ -93,6 +93,8 @@ def prefix_data(
                 "figure": writer.out.paths[gamma],
             }
         )
+    if steering and steering.get("confusion"):
+        writer.confusion(steering["confusion"])
     if not paths:
         notes.append("Stage 5 followed no beta path (clustering.beta_path is off): no slider.")
     if data.families is None:
@@ -105,6 +107,7 @@ def prefix_data(
         "label_sets": sorted(features.labels),
         "configs": configs,
         "paths": paths,
+        "confusion": writer.out.confusion,
         "notes": notes,
     }
     return page, writer.out.pngs

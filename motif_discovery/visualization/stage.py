@@ -36,6 +36,8 @@ STAGE = Stage(
     config_keys=("visualization", "clustering.K_clamp"),
     code=(
         "visualization",
+        "visualization/assets/explorer.js",
+        "visualization/assets/explorer.css",
         "clustering/outputs.py",
         "clustering/rd_objective.py",
         "embedding/features.py",

@@ -6,6 +6,7 @@
 
   var data = JSON.parse(document.getElementById("explorer-data").textContent);
   var app = document.getElementById("app");
+  var mounted = []; /* drawing to do once the sections are in the document */
   var ATTRIBUTES = ["href", "id", "type", "min", "max", "step", "value", "for", "title", "colspan", "start"];
 
   /* Element `tag` with properties (className, text, style, the attributes above) and
@@ -184,7 +185,7 @@
       ]);
     }
     select.addEventListener("change", function () { show(Number(select.value)); });
-    show(0);
+    mounted.push(function () { show(0); });
     return section;
   }
 
@@ -237,7 +238,19 @@
     }
     slider.addEventListener("input", showEvent);
     gammaSelect.addEventListener("change", function () { showPath(Number(gammaSelect.value)); });
-    showPath(0);
+    mounted.push(function () { showPath(0); });
+    return section;
+  }
+
+  function confusionSection() {
+    if (!data.confusion) return null;
+    var plots = h("div", { className: "plots" });
+    var section = h("section", { id: "confusion" }, [
+      h("h2", { text: "Steering confusion (stage 7c)" }),
+      h("p", { className: "lead", text: "Slope of each family's change against ε when the features of a planted family or of an RD motif are steered." }),
+      plots,
+    ]);
+    mounted.push(function () { drawPanels(plots, [panel("Confusion", data.confusion, true)]); });
     return section;
   }
 
@@ -251,7 +264,8 @@
         (data.label_sets.length ? " · label sets: " + data.label_sets.join(", ") : "") }),
       notes(data.notes),
       gridSection(),
-      pathSection()
+      pathSection(),
+      confusionSection()
     );
   }
 
@@ -322,7 +336,8 @@
   function indexPage() {
     var f = data.figures || {};
     var sweep = h("div", { className: "plots" });
-    var validation = h("div", { className: "plots" });
+    var steeringPlots = h("div", { className: "plots" });
+    var steering = data.steering_summary;
     app.append(
       h("h1", { text: "Motif discovery explorer" }),
       h("p", { className: "meta", text: "run: " + data.run + " · " + data.prefixes.length + " prefixes" }),
@@ -333,26 +348,29 @@
         h("div", { className: "table-wrap" }, [prefixTable()]),
       ]),
       h("section", {}, [h("h2", { text: "β × γ sweep" }), sweep]),
-      h("section", { id: "validation" }, [
-        h("h2", { text: "Validation" }),
-        validation,
-        h("h3", { text: "Steering (stage 7c)" }),
-        data.steering_summary ? jsonView(data.steering_summary) : h("p", { className: "note", text: "not run" }),
-        h("h3", { text: "Graph validation (stage 7a)" }),
-        data.graph_validation ? jsonView(data.graph_validation) : h("p", { className: "note", text: "not run" }),
+      h("section", { id: "steering" }, [
+        h("h2", { text: "Steering validation (stage 7c)" }),
+        steering ? h("p", { className: "lead", text: "Mean over motifs, then prefixes, of the correlation between ε and the change of the continuations' mean centred logit, per method, selection and B; unusable motifs (no feature left, constant response) left out or counted as 0." }) : h("p", { className: "note", text: "Stage 7c has not run on this run." }),
+        steeringPlots,
+        steering ? h("div", { className: "table-wrap" }, [jsonView(steering)]) : null,
+      ]),
+      h("section", { id: "graph-validation" }, [
+        h("h2", { text: "Graph validation (stage 7a)" }),
+        data.graph_validation ? jsonView(data.graph_validation) : h("p", { className: "note", text: "Stage 7a has not run on this run." }),
       ])
     );
-    drawPanels(sweep, [
+    mounted.push(function () { drawPanels(sweep, [
       panel("RD's mean K", f.sweep_K),
       panel("RD's mean D_γ", f.sweep_D_gamma),
       panel("D_γ of RD and the baselines", f.sweep_methods, true),
-    ]);
-    drawPanels(validation, [
-      panel("Steering summary (stage 7c)", f.steering_summary, true),
-      panel("Confusion (stage 7c)", f.confusion),
-    ]);
+    ]); });
+    mounted.push(function () { drawPanels(steeringPlots, [
+      panel("Mean Spearman per method, selection and B", f.steering_summary, true),
+      panel("Steering confusion, pooled over prefixes", f.confusion, true),
+    ]); });
   }
 
   clear(app);
   if (data.kind === "prefix") prefixPage(); else indexPage();
+  mounted.forEach(function (draw) { draw(); });
 })();
