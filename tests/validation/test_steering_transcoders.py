@@ -1,0 +1,78 @@
+"""model/transcoders.py: the toy world's transcoders as per-layer encode/decode, and the
+errors of a wrong directory, foreign weights or a transcoder set that is not per layer."""
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import motif_discovery.model.transcoders as transcoders_module
+from motif_discovery.model.transcoders import load_transcoders
+from motif_discovery.utils.config import load_config
+from motif_discovery.utils.errors import InputError
+
+REPO = Path(__file__).resolve().parents[2]
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def model_config():
+    return load_config(REPO / "configs/toy_world.json").model
+
+
+def test_toy_transcoders_encode_decode_from_the_files(model_config):
+    tcs = load_transcoders(model_config, CPU, torch.float32)
+    meta = json.loads((REPO / model_config.transcoders / "transcoders.json").read_text())
+    assert tcs.n_layers == meta["n_layers"] and tcs.d_transcoder == meta["d_transcoder"]
+    h = torch.randn(3, 5, meta["d_model"], generator=torch.Generator().manual_seed(0))
+    for layer in range(tcs.n_layers):
+        raw = load_file(REPO / model_config.transcoders / f"layer_{layer}.safetensors")
+        z = h @ raw["W_enc"].T + raw["b_enc"]
+        values, indices = z.topk(meta["activation"]["k"], dim=-1)
+        acts = torch.zeros_like(z).scatter(-1, indices, values.clamp(min=0))
+        torch.testing.assert_close(tcs.encode(layer, h), acts)
+        torch.testing.assert_close(tcs.decode(layer, acts), acts @ raw["W_dec"] + raw["b_dec"])
+        assert torch.equal(tcs.W_dec(layer), raw["W_dec"])
+        picked = torch.tensor([7, 3, 7])
+        assert torch.equal(tcs.decoder_rows(layer, picked), raw["W_dec"][picked])
+
+
+def test_bad_directories_and_foreign_weights(model_config, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bad = dataclasses.replace(model_config, transcoders=str(empty))
+    with pytest.raises(InputError, match=r"no transcoders\.json"):
+        load_transcoders(bad, CPU, torch.float32)
+    foreign = tmp_path / "foreign"
+    shutil.copytree(REPO / model_config.transcoders, foreign)
+    meta = json.loads((foreign / "transcoders.json").read_text())
+    meta["model_sha256"] = "0" * 64
+    (foreign / "transcoders.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="other model weights"):
+        load_transcoders(
+            dataclasses.replace(model_config, transcoders=str(foreign)), CPU, torch.float32
+        )
+
+
+def test_hub_sets_that_fail_or_are_cross_layer(model_config, monkeypatch):
+    hub = dataclasses.replace(model_config, transcoders="someone/not-a-local-set")
+
+    def missing(*_args, **_kwargs):
+        raise FileNotFoundError("Could not download config.yaml")
+
+    monkeypatch.setattr(transcoders_module, "load_transcoder_from_hub", missing)
+    with pytest.raises(InputError, match="someone/not-a-local-set"):
+        load_transcoders(hub, CPU, torch.float32)
+
+    class CrossLayerTranscoder:
+        pass
+
+    monkeypatch.setattr(
+        transcoders_module, "load_transcoder_from_hub", lambda *a, **k: (CrossLayerTranscoder(), {})
+    )
+    with pytest.raises(InputError, match="cross-layer"):
+        load_transcoders(hub, CPU, torch.float32)
