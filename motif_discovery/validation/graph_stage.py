@@ -239,6 +239,7 @@ def validate_prefix(run_dir: Path, prefix_id: str, config: Config, models: list)
         record["stability_reason"] = (
             f"no config with 1 < K <= {config.clustering.K_clamp} (K = {Ks})"
         )
+        log.info("%s: %s; stability left empty", prefix_id, record["stability_reason"])
     return record
 
 
