@@ -144,7 +144,7 @@ def main() -> None:
         "device": str(device),
         "batch_size": config.validation.batch_size,
         "groups": len(timed),
-        "rows_per_group": "members x (1 + hypotheses x selections x B x eps)",
+        "rows_per_group": "members x (1 + distinct steerings x eps)",
         "batched": {
             "seconds_per_motif_mean": float(per_motif.mean()),
             "seconds_per_motif_max": float(per_motif.max()),

@@ -167,6 +167,13 @@ def load_prefix(run_dir: Path, prefix_id: str, config: Config) -> PrefixData:
     )
 
 
+def steering_key(features: list[dict]) -> tuple:
+    """What a steering depends on: the set of (layer, position, feature, sign of H_c)."""
+    return tuple(
+        sorted((f["layer"], f["position"], f["feature"], bool(f["H_c"] > 0)) for f in features)
+    )
+
+
 def motif_rows(
     steerer: Steerer,
     data: PrefixData,
@@ -185,14 +192,20 @@ def motif_rows(
                 columns = select(hyp.pool, hyp.H_c, selection, B)
                 features = feature_rows(columns, hyp.H_c, data.attributions.sources)
                 specs.append((hyp, selection, B, features))
-    rows = [Row(int(i), None) for i in members]
+    # identical steerings (B = 5 and 10 of a short pool, Single's member = the medoid) run once
+    distinct: dict[tuple, list[dict]] = {}
     for *_, features in specs:
         if features:
-            rows += [
-                Row(int(i), Steer.of(features, eps)) for eps in validation.epsilons for i in members
-            ]
+            distinct.setdefault(steering_key(features), features)
+    slot = {key: i for i, key in enumerate(distinct)}
+    rows = [Row(int(i), None) for i in members]
+    for features in distinct.values():
+        rows += [
+            Row(int(i), Steer.of(features, eps)) for eps in validation.epsilons for i in members
+        ]
     values = steerer.measure(data.sequences, data.targets, rows)
-    unsteered, at = values[: len(members)], len(members)
+    unsteered = values[: len(members)]
+    size = len(validation.epsilons) * len(members)
     out = []
     for hyp, selection, B, features in specs:
         row = {
@@ -214,9 +227,8 @@ def motif_rows(
             )
             out.append(row | {"changes": None} | unusable(reason))
             continue
-        size = len(validation.epsilons) * len(members)
+        at = len(members) + slot[steering_key(features)] * size
         steered = values[at : at + size].reshape(len(validation.epsilons), len(members))
-        at += size
         delta = changes(steered, unsteered)
         out.append(row | {"changes": delta} | correlations(validation.epsilons, delta))
     return out
