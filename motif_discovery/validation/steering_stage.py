@@ -121,44 +121,63 @@ def unit_inputs(run_dir: Path, prefix_id: str, K_clamp: int) -> tuple[Path, ...]
     return tuple(inputs)
 
 
-def load_prefix(run_dir: Path, prefix_id: str, config: Config) -> PrefixData:
-    """Read and cross-check one prefix's inputs (same continuations in the same order)."""
-    attributions = load_attributions(run_dir, prefix_id)
-    features = load_features(run_dir / FEATURES_DIR, prefix_id)
-    ids = attributions.continuation_ids
+def check_prefix(run_dir: Path, prefix_id: str, config: Config) -> None:
+    """The checks of one prefix's inputs that need no tensors, run for every prefix before
+    any output: stages 2-5 hold the same continuations in the same order, stage 3 read the
+    targets where this stage does, stage 5 ran the k-means baseline KM-Sem needs."""
     json_path = attribution_paths(run_dir, prefix_id)[1]
-    if features.continuation_ids != ids:
+    record = read_json(json_path)
+    ids = record.get("continuation_ids")
+    if not isinstance(ids, list):
+        raise InputError(f"{json_path}: 'continuation_ids' missing; rerun stage 3")
+    shift = int(config.compat.reference_position_shift)
+    if record.get("position_shift", 0) != shift:
         raise InputError(
-            f"{feature_paths(run_dir / FEATURES_DIR, prefix_id)[1]}: continuation_ids differ "
-            f"from {json_path}'s; rerun stage 4"
+            f"{json_path}: position_shift {record.get('position_shift')!r}, but "
+            f"compat.reference_position_shift = {bool(shift)}: H_c would be attributed to other "
+            "targets than those steered; rerun stage 3 or change the setting"
         )
-    results = eligible_results(run_dir, prefix_id, config.clustering.K_clamp)
-    for result in results:
-        if result.record.get("continuation_ids") != ids:
-            path = prefix_dir(run_dir, prefix_id) / f"{result.name}.json"
+    features_json = feature_paths(run_dir / FEATURES_DIR, prefix_id)[1]
+    if read_json(features_json).get("continuation_ids") != ids:
+        raise InputError(
+            f"{features_json}: continuation_ids differ from {json_path}'s; rerun stage 4"
+        )
+    for beta, gamma, K in grid_configs(run_dir, prefix_id):
+        if not 1 < K <= config.clustering.K_clamp:
+            continue
+        path = prefix_dir(run_dir, prefix_id) / f"{config_name(beta, gamma)}.json"
+        result = read_json(path)
+        if result.get("continuation_ids") != ids:
             raise InputError(f"{path}: continuation_ids differ from {json_path}'s; rerun stage 5")
-        if "KM-Sem" in config.validation.methods and KM_BASELINE not in result.record.get(
+        if "KM-Sem" in config.validation.methods and KM_BASELINE not in result.get(
             "baseline_assign", {}
         ):
-            path = prefix_dir(run_dir, prefix_id) / f"{result.name}.json"
             raise InputError(
                 f"{path}: baseline_assign has no {KM_BASELINE!r} (stage 5 ran without that "
                 "baseline); add it to clustering.baselines or drop KM-Sem from validation.methods"
             )
     found = read_continuations(records_path(run_dir, prefix_id), prefix_id)
-    tokens = dict(zip(found.ids, found.token_ids, strict=True))
-    missing = [cid for cid in ids if cid not in tokens]
+    missing = sorted(set(ids) - set(found.ids))
     if missing:
         raise InputError(
             f"{records_path(run_dir, prefix_id)}: continuations {missing[:3]} of {json_path} "
             "are missing"
         )
+
+
+def load_prefix(run_dir: Path, prefix_id: str, config: Config) -> PrefixData:
+    """One prefix's inputs (checked by check_prefix), in stage 3's row order."""
+    attributions = load_attributions(run_dir, prefix_id)
+    features = load_features(run_dir / FEATURES_DIR, prefix_id)
+    results = eligible_results(run_dir, prefix_id, config.clustering.K_clamp)
+    found = read_continuations(records_path(run_dir, prefix_id), prefix_id)
+    tokens = dict(zip(found.ids, found.token_ids, strict=True))
     context = attributions.prefix_token_ids
-    continuations = [tokens[cid] for cid in ids]
+    continuations = [tokens[cid] for cid in attributions.continuation_ids]
     targets = target_rows(
         continuations,
         len(context),
-        [0] * len(ids),
+        [0] * len(continuations),
         pooling="mean",
         position_shift=int(config.compat.reference_position_shift),
     )
@@ -353,6 +372,7 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         Unit(row["prefix_id"], unit_inputs(run_dir, row["prefix_id"], config.clustering.K_clamp))
         for row in load_prefixes(run_dir)
     ]
+    mine = shard_ids([u.unit_id for u in units], shard)
     loaded: list[Steerer] = []
 
     def steerer() -> Steerer:
@@ -387,7 +407,10 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         write_json(path, record)
         return [path]
 
+    for unit in units:  # bad input stops the stage before any output
+        if unit.unit_id in mine and all(path.is_file() for path in unit.inputs):
+            check_prefix(run_dir, unit.unit_id, config)
     run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)
-    table = write_summary(run_dir, shard_ids([u.unit_id for u in units], shard))
+    table = write_summary(run_dir, mine)
     if table is not None:
         print(table, flush=True)

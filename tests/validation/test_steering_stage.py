@@ -177,10 +177,34 @@ def test_stage_outputs_rerun_and_edge_cases(source, tmp_path):
     assert units == {"done": 0, "skipped": len(Ks)}
 
 
-def test_missing_stage5_output_is_an_input_error(source, tmp_path):
+def drop_summary(run_dir: Path) -> str:
+    path = prefix_dir(run_dir, prefix_ids(run_dir)[0]) / "summary.json"
+    path.unlink()
+    return str(path)
+
+
+def shift_attributions(run_dir: Path) -> str:
+    path = attribution_paths(run_dir, prefix_ids(run_dir)[-1])[1]
+    record = read_json(path)
+    record["position_shift"] = 1
+    write_json(path, record)
+    return f"{path}: position_shift 1"
+
+
+def drop_kmeans(run_dir: Path) -> str:
+    pid = [p for p in prefix_ids(run_dir) if eligible_Ks(run_dir, p)][-1]
+    beta, gamma, _ = next(c for c in grid_configs(run_dir, pid) if 1 < c[2] <= 10)
+    path = prefix_dir(run_dir, pid) / f"{config_name(beta, gamma)}.json"
+    record = read_json(path)
+    del record["baseline_assign"]["KM-S"]
+    write_json(path, record)
+    return f"{path}: baseline_assign has no 'KM-S'"
+
+
+@pytest.mark.parametrize("spoil", [drop_summary, shift_attributions, drop_kmeans])
+def test_bad_input_stops_before_any_output(source, tmp_path, spoil):
     run_dir = copy_run(source, tmp_path / "run")
-    missing = prefix_dir(run_dir, prefix_ids(run_dir)[0]) / "summary.json"
-    missing.unlink()
-    with pytest.raises(InputError, match=re.escape(str(missing))):
+    message = spoil(run_dir)
+    with pytest.raises(InputError, match=re.escape(message)):
         run(config(), run_dir)
     assert not (run_dir / "7_validation").exists()
