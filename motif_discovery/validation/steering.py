@@ -178,7 +178,7 @@ class Steerer:
         for b, seq in enumerate(sequences):
             ids[b, : len(seq)] = torch.tensor(seq)
         with mlp_hooks(self.model, steering_hook(self.transcoders, self.plan(steers))):
-            hidden = self.model.model(input_ids=ids.to(device)).last_hidden_state
+            hidden = self.model.model(input_ids=ids.to(device), use_cache=False).last_hidden_state
         self.forward_passes += 1
         owner = np.concatenate([np.full(len(t.positions), b) for b, t in enumerate(targets)])
         positions = np.concatenate([t.positions for t in targets])
