@@ -113,9 +113,7 @@ class Steerer:
 
     def decoder_rows(self, layer: int, features: np.ndarray) -> torch.Tensor:
         """W_dec[layer][features] [M, d_model] on the model's device (cached per feature)."""
-        missing = sorted(
-            {int(f) for f in features} - {f for lay, f in self._decoders if lay == layer}
-        )
+        missing = sorted({int(f) for f in features if (layer, int(f)) not in self._decoders})
         if missing:
             rows = self.transcoders.decoder_rows(layer, torch.tensor(missing))
             for f, row in zip(missing, rows, strict=True):
