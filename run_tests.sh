@@ -4,6 +4,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bash "$root/scripts/ensure_env.sh"
+# The browser tests (tests/browser/) need Debian's chromium and chromedriver.
+bash "$root/scripts/ensure_browser.sh"
 cd "$root"
 # Tests use only shipped weights: any Hugging Face hub access must fail fast, never hang.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1

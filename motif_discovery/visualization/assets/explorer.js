@@ -27,6 +27,11 @@
     return node;
   }
 
+  /* Append the children that exist (a section may be absent: null). */
+  function appendAll(parent, children) {
+    children.forEach(function (child) { if (child) parent.append(child); });
+  }
+
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
     return node;
@@ -256,7 +261,7 @@
 
   function prefixPage() {
     document.title = data.prefix_id + " · motifs";
-    app.append(
+    appendAll(app, [
       h("nav", {}, [h("a", { href: "index.html", text: "← all prefixes" })]),
       h("h1", {}, ["Prefix ", h("code", { text: data.prefix_id })]),
       h("blockquote", { className: "prefix-text", text: data.text }),
@@ -265,8 +270,8 @@
       notes(data.notes),
       gridSection(),
       pathSection(),
-      confusionSection()
-    );
+      confusionSection(),
+    ]);
   }
 
   /* ---------- index page ---------- */
@@ -338,7 +343,7 @@
     var sweep = h("div", { className: "plots" });
     var steeringPlots = h("div", { className: "plots" });
     var steering = data.steering_summary;
-    app.append(
+    appendAll(app, [
       h("h1", { text: "Motif discovery explorer" }),
       h("p", { className: "meta", text: "run: " + data.run + " · " + data.prefixes.length + " prefixes" }),
       notes(data.notes),
@@ -357,8 +362,8 @@
       h("section", { id: "graph-validation" }, [
         h("h2", { text: "Graph validation (stage 7a)" }),
         data.graph_validation ? jsonView(data.graph_validation) : h("p", { className: "note", text: "Stage 7a has not run on this run." }),
-      ])
-    );
+      ]),
+    ]);
     mounted.push(function () { drawPanels(sweep, [
       panel("RD's mean K", f.sweep_K),
       panel("RD's mean D_γ", f.sweep_D_gamma),
