@@ -4,20 +4,13 @@ read directly; reruns, and bad input stopped before any output."""
 
 import itertools
 import json
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from safetensors.numpy import load_file
 
-from motif_discovery.attribution import stage as attribution
-from motif_discovery.clustering import stage as clustering
-from motif_discovery.data import preparation
-from motif_discovery.embedding import stage as embedding
-from motif_discovery.sampling import stage as sampling
 from motif_discovery.utils.config import load_config
 from motif_discovery.utils.errors import InputError
 from motif_discovery.validation.graph_stage import run
@@ -28,24 +21,9 @@ SETTINGS = [*SMALL, "validation.replacement_continuations=8"]
 KINDS = ("feature", "error", "token")
 
 
-@pytest.fixture(scope="module")
-def stage5_run(tmp_path_factory) -> Path:
-    """Stages 1-5 of the small toy-world run, in this process (one import of the models'
-    libraries instead of one per stage script)."""
-    run_dir = tmp_path_factory.mktemp("stage7a") / "run"
-    run_dir.mkdir()
-    config = load_config(CONFIG, SMALL)
-    cwd, threads = Path.cwd(), torch.get_num_threads()
-    os.chdir(REPO)  # the config names the toy world's files relative to the repository
-    torch.set_num_threads(1)
-    try:
-        preparation.run(config, run_dir)
-        for stage_run in (sampling.run, attribution.run, embedding.run, clustering.run):
-            stage_run(config, run_dir)
-    finally:
-        os.chdir(cwd)
-        torch.set_num_threads(threads)
-    return run_dir
+@pytest.fixture
+def stage5_run(toy_stage5_run) -> Path:
+    return toy_stage5_run
 
 
 @pytest.fixture

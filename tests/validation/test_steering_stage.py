@@ -1,8 +1,7 @@
 """Stage 7c end to end on a toy-world run (real model, real transcoders), through its script.
 
-The source run is $MOTIF_DEV_RUN (default /tmp/dev_run) when it holds stage 5's output,
-else the session's small toy-world run made by the driver (tests/toy_run.py); it is copied,
-then edited: one eligible prefix gets a motif of ONE member, another loses every active
+The source run is the session's toy-world run with stages 1-5 done (toy_stage5_run); it is
+copied, then edited: one eligible prefix gets a motif of ONE member, another loses every active
 feature (its feature columns zeroed in stages 3 and 4).
 """
 
@@ -27,7 +26,6 @@ from motif_discovery.utils.io import load_tensors, read_json, save_tensors, writ
 from motif_discovery.validation.steering_stage import run
 
 REPO = Path(__file__).resolve().parents[2]
-DEV_RUN = Path(os.environ.get("MOTIF_DEV_RUN", "/tmp/dev_run"))
 STAGE_DIRS = (
     "1_data_preparation",
     "2_branch_sampling",
@@ -44,12 +42,9 @@ SMALL = [
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 
 
-@pytest.fixture(scope="module")
-def source(request) -> Path:
-    if (DEV_RUN / "5_gaussian_clustering").is_dir():
-        return DEV_RUN
-    run_dir, _ = request.getfixturevalue("toy_world_run")
-    return run_dir
+@pytest.fixture
+def source(toy_stage5_run) -> Path:
+    return toy_stage5_run
 
 
 def copy_run(source: Path, target: Path) -> Path:

@@ -1,10 +1,8 @@
 """A toy-world run with stages 1-5 done (real model, transcoders, MiniLM), read by the
-figure tests: the run named by MOTIF_TOY_RUN if set (it is only read), else a small one
-made once per session (2 prefixes, N <= 40, about 40 s on one core)."""
+figure tests: the session's toy_stage5_run (tests/conftest.py; it is only read)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,16 +13,9 @@ from motif_discovery.embedding.features import load_features
 
 
 @pytest.fixture(scope="session")
-def stage5_run(tmp_path_factory) -> Path:
+def stage5_run(toy_stage5_run) -> Path:
     """Run directory with stage 4 and stage 5 outputs (grid configs and beta paths)."""
-    if os.environ.get("MOTIF_TOY_RUN"):
-        return Path(os.environ["MOTIF_TOY_RUN"])
-    from tests.toy_run import drive
-
-    run_dir = tmp_path_factory.mktemp("toy_stage5_run")
-    proc = drive(run_dir, "--to", "5")
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return run_dir
+    return toy_stage5_run
 
 
 @pytest.fixture(scope="session")
