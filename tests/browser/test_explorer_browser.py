@@ -93,9 +93,12 @@ def severe_messages(driver) -> list[dict]:
 
 
 def screenshot(driver, path: Path, max_height: int = 7000) -> Path:
-    """A full-page screenshot (window stretched to the page, at most max_height px)."""
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1400, min(int(height), max_height))
+    """A full-page screenshot from the top (window stretched to the page, at most
+    max_height px; measured twice, as the plots relayout after a resize)."""
+    for _ in range(2):
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1400, min(int(height), max_height))
+    driver.execute_script("window.scrollTo(0, 0)")
     wait_for_plot(driver)
     driver.save_screenshot(str(path))
     driver.set_window_size(1400, 1000)
@@ -150,6 +153,10 @@ def test_index_and_prefix_page_render_and_respond(browser, grid_run, tmp_path):
     assert label.text.startswith(f"event 2 of {len(events)}")
     assert len(motif_rows(browser, "path-motifs")) == events[1]["K"]
     assert severe_messages(browser) == []
+    select.select_by_index(0)  # the screenshot: first config, an event midway on the path
+    for _ in range(len(events) // 2 - 1):
+        slider.send_keys(Keys.ARROW_RIGHT)
+    assert label.text.startswith(f"event {len(events) // 2 + 1} of")
     screenshot(browser, tmp_path / "explorer_prefix.png")
 
 
