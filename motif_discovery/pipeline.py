@@ -1,8 +1,8 @@
 """The driver behind run_pipeline.sh: run stage scripts in order, stop at the first failure.
 
 Stages 1-8 on clozes (7 is two scripts, 7a and 7c: `--only 7` runs both); on synthetic data
-the generator stands in for 1-4 and stages 6-7 are left out. After stage 8 the last line on
-stdout is the path of the HTML explorer.
+the generator stands in for 1-4 and stages 6-7 are left out. Stage 8 ends by printing the
+path of the HTML explorer, the last line on stdout.
 
 Each stage is its own script (rerunnable alone); the driver passes the same
 `--config --run-dir --set --force --shard` to each and relies on the stages' manifest
@@ -56,7 +56,6 @@ MODEL_STAGES = (  # need the language model and stage 3's sources: not on synthe
     StageScript(7, "7c_steering", "7_validation/7c_hypotheses.py"),
 )
 VISUALIZATION_STAGE = StageScript(8, "8_visualization", "8_visualization/visualize.py")
-EXPLORER = Path("8_visualization") / "index.html"
 
 
 def stage_list(config: Config) -> list[StageScript]:
@@ -169,9 +168,6 @@ def main(argv: list[str] | None = None) -> int:
             )
             return code if code > 0 else 128 - code  # the shell's code for a signal
     print(f"pipeline finished: {len(stages)} stage(s), run directory {run_dir}", file=sys.stderr)
-    explorer = Path(run_dir) / EXPLORER
-    if any(stage.number == VISUALIZATION_STAGE.number for stage in stages) and explorer.is_file():
-        print(f"explorer: {explorer.resolve()}", flush=True)
     return 0
 
 
