@@ -1,8 +1,9 @@
 """The data block of one prefix's page: its grid configs, beta paths, figures and notes.
 
 Reads stage 4 (texts, P_n, labels) and stage 5 (every grid config and beta path) of the
-prefix, and stage 6 (top features, heatmaps) and 7c (steering curves) where they exist;
-the notes say what is missing and why.
+prefix, and stage 6 (top features, heatmaps), 7c (steering curves, confusion) and 7a
+(replacement fidelity, shares, motif stability) where they exist; the notes say what is
+missing and why.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from motif_discovery.visualization.explorer_inputs import (
     FEATURES_DIR,
     PrefixInputs,
     graph_path,
+    graph_validation_path,
     read_optional,
     steering_path,
 )
@@ -108,6 +110,7 @@ def prefix_data(
         "configs": configs,
         "paths": paths,
         "confusion": writer.out.confusion,
+        "graph_validation": read_optional(graph_validation_path(run_dir, prefix_id)),
         "notes": notes,
     }
     return page, writer.out.pngs

@@ -147,10 +147,11 @@ def toy_config(run_dir: Path):
 
 @pytest.fixture
 def hostile_run(stage5_run, tmp_path) -> Path:
-    """A copy of the toy run (stages 1-5) whose first continuation texts and first prefix
-    text are hostile strings."""
+    """A copy of the toy run, stages 1-5 only, whose first continuation texts and first
+    prefix text are hostile strings."""
     run_dir = tmp_path / "run"
-    shutil.copytree(stage5_run, run_dir, ignore=shutil.ignore_patterns("8_visualization"))
+    later = shutil.ignore_patterns("6_semantic_graphs", "7_validation", "8_visualization")
+    shutil.copytree(stage5_run, run_dir, ignore=later)
     for path in sorted((run_dir / "4_feature_extraction").glob("*.json")):
         record = read_json(path)
         record["texts"][: len(HOSTILE)] = HOSTILE
@@ -242,3 +243,36 @@ def test_without_stage_5_nothing_is_written(stage5_run, tmp_path):
     with pytest.raises(InputError, match=r"5_gaussian_clustering.*run stage 5 first"):
         run(toy_config(run_dir), run_dir)
     assert not (run_dir / "8_visualization").exists()
+
+
+def test_pages_show_stages_6_and_7_where_they_ran(toy_world_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(toy_world_run[0], run_dir, ignore=shutil.ignore_patterns("8_visualization"))
+    index = run(toy_config(run_dir), run_dir)
+    _, data = parse_page(index.read_text())
+    summary = read_json(run_dir / "7_validation" / "7c_summary.json")
+    assert data["steering_summary"]["table"] == summary["table"]
+    assert {"steering_summary", "confusion"} <= set(data["figures"])
+    assert data["graph_validation"] == read_json(run_dir / "7_validation" / "7a_summary.json")
+    shown = 0
+    for row in data["prefixes"]:
+        _, page = parse_page((index.parent / row["page"]).read_text())
+        for config in page["configs"]:
+            graph_file = run_dir / "6_semantic_graphs" / row["prefix_id"] / f"{config['name']}.json"
+            assert config["has_graph"] == graph_file.is_file() == config["eligible"]
+            if not config["eligible"]:
+                continue
+            shown += 1
+            assert {"graph", "steering"} <= set(config["figures"])
+            graph = read_json(graph_file)
+            for motif, truth in zip(config["motifs"], graph["motifs"], strict=True):
+                assert motif["features"] == [
+                    {k: f[k] for k in ("layer", "position", "token", "feature", "H_c")}
+                    for f in truth["top_features"]
+                ]
+                assert (motif["size"], motif["prior"]) == (
+                    truth["size"],
+                    pytest.approx(truth["prior"]),
+                )
+        assert not [note for note in page["notes"] if "has not run" in note]
+    assert shown > 0

@@ -271,6 +271,11 @@
       gridSection(),
       pathSection(),
       confusionSection(),
+      data.graph_validation ? h("section", { id: "graph-validation" }, [
+        h("h2", { text: "Graph validation (stage 7a)" }),
+        h("p", { className: "lead", text: "Replacement model vs the real model on the most probable continuations, the feature / error / token shares of the attributions, and how stable each motif's attributions are." }),
+        jsonView(data.graph_validation),
+      ]) : null,
     ]);
   }
 
@@ -308,7 +313,20 @@
     depth = depth || 0;
     if (isScalar(value)) return h("span", { text: fmt(value, 4) });
     if (Array.isArray(value)) {
-      if (value.every(function (v) { return v && typeof v === "object" && !Array.isArray(v); })) {
+      var records = value.every(function (v) { return v && typeof v === "object" && !Array.isArray(v); });
+      var flat = records && value.every(function (r) {
+        return Object.keys(r).every(function (k) { return isScalar(r[k]) || (Array.isArray(r[k]) && r[k].every(isScalar)); });
+      });
+      if (records && !flat && depth < 3) {
+        return h("div", {}, value.map(function (r) {
+          var keys = Object.keys(r);
+          var head = keys.filter(function (k) { return isScalar(r[k]); }).map(function (k) { return k + " = " + fmt(r[k], 4); });
+          var rest = {};
+          keys.filter(function (k) { return !isScalar(r[k]); }).forEach(function (k) { rest[k] = r[k]; });
+          return h("div", { className: "nested" }, [h("h4", { text: head.join(" · ") }), jsonView(rest, depth + 1)]);
+        }));
+      }
+      if (records) {
         var cols = [];
         value.forEach(function (r) { Object.keys(r).forEach(function (k) { if (cols.indexOf(k) < 0) cols.push(k); }); });
         return h("table", { className: "generic" }, [
@@ -335,7 +353,7 @@
       if (depth >= 3) { parts.push(h("p", { text: k + ": " + JSON.stringify(value[k]) })); return; }
       parts.push(h("div", { className: "nested" }, [h("h4", { text: k }), jsonView(value[k], depth + 1)]));
     });
-    return h("div", {}, parts);
+    return h("div", { className: "json-object" }, parts);
   }
 
   function indexPage() {
