@@ -1,7 +1,8 @@
 """The explorer's motif tables: one row per motif of a partition, from stages 4, 5 and 6.
 
 A row holds the motif's colour, prior Pbar_k = sum_{n in k} P_n / sum_n P_n, size, its
-ground-truth family counts (when the features carry a "family" label), its most probable
+ground-truth family counts (when the features carry a "family" label, or the synthetic
+data's planted "motif" label), its most probable
 continuations and, when stage 6 ran on the config, its top features. Everything here is
 plain JSON; the page escapes it when it renders it.
 """
@@ -9,6 +10,7 @@ plain JSON; the page escapes it when it renders it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +19,7 @@ from motif_discovery.clustering.rd_objective import prior_of
 from motif_discovery.embedding.features import FeatureSet
 from motif_discovery.visualization.palette import motif_colour
 
-FAMILY = "family"
+TRUTH_LABELS = ("family", "motif")  # toy world's planted families; synthetic planted motifs
 FEATURE_KEYS = ("layer", "position", "token", "feature", "H_c")
 
 
@@ -31,13 +33,21 @@ class Continuations:
 
     @classmethod
     def of(cls, features: FeatureSet) -> Continuations:
-        """From stage 4's features; a run without texts (synthetic) shows the ids."""
+        """From stage 4's features (a run without texts shows the ids); families from
+        the first ground-truth label set of TRUTH_LABELS the features carry."""
         texts = features.texts if features.texts is not None else features.continuation_ids
-        labels, names = features.labels.get(FAMILY), features.label_names.get(FAMILY)
+        truth = truth_label(features.labels)
         families = None
-        if labels is not None:
-            families = [names[v] if names else str(v) for v in labels]
+        if truth is not None:
+            names = features.label_names.get(truth)
+            families = [names[v] if names else f"{truth} {v}" for v in features.labels[truth]]
         return cls(list(texts), features.p.double(), families)
+
+
+def truth_label(label_sets: Iterable[str]) -> str | None:
+    """The ground-truth label set shown as "families": the first of TRUTH_LABELS present."""
+    present = set(label_sets)
+    return next((name for name in TRUTH_LABELS if name in present), None)
 
 
 def priors(assign: torch.Tensor, p: torch.Tensor, K: int) -> torch.Tensor:

@@ -101,13 +101,16 @@ class FigureWriter:
     ) -> None:
         """Every panel of one grid config."""
         name, K, dpi = result.name, result.K, self.vis.dpi
-        where = f"{self.features.prefix_id}, beta={result.beta:g}, gamma={result.gamma:g}, K={K}"
+        config = f"β={result.beta:g}, γ={result.gamma:g}, K={K}"
+        where = f"{self.features.prefix_id}, {config}"  # the PNGs' titles; the page names
+        # the prefix in its header, so its plots' titles give the config only
         labels = result.assign.numpy()
         panels: dict[str, dict] = {}
         for view, coords in self.coords.items():
-            title = f"t-SNE of the {view} view ({where})"
-            figure = tsne_figure(coords, labels, self.data.texts, title, hover_extra(self.data))
+            texts, extra = self.data.texts, hover_extra(self.data)
+            figure = tsne_figure(coords, labels, texts, f"{view} view, {config}", extra)
             panels[f"tsne_{view}"] = plotly_json(figure)
+            title = f"t-SNE of the {view} view ({where})"
             save_tsne_png(coords, labels, title, self.png(f"tsne_{view}_{name}"), dpi)
         history = result.record.get("history", [])
         panels["history"] = plotly_json(history_figure(history))
@@ -115,9 +118,9 @@ class FigureWriter:
         assigns, names = flows_of(result)
         if len(names) > 1:
             flows = partition_flows(assigns, names, self.p)
-            title = f"{' -> '.join(names)} ({where})"
-            panels["sankey"] = plotly_json(sankey_figure(flows, title))
-            save_sankey_png(flows, title, self.png(f"sankey_methods_{name}"), dpi)
+            flow = " -> ".join(names)
+            panels["sankey"] = plotly_json(sankey_figure(flows, f"{flow}, {config}"))
+            save_sankey_png(flows, f"{flow} ({where})", self.png(f"sankey_methods_{name}"), dpi)
         if graph is not None:
             panels["graph"] = plotly_json(semantic_graph_figure(graph))
             save_semantic_graph_png(graph, self.png(f"semantic_graph_{name}"), dpi)
@@ -136,7 +139,7 @@ class FigureWriter:
         """The Sankey of one beta path's events."""
         gamma = float(record["gamma"])
         flows = beta_path_flows(record, self.p)
-        title = f"beta path of {self.features.prefix_id} at gamma={gamma:g}"
+        title = f"β path of {self.features.prefix_id} at γ={gamma:g}"
         figure = sankey_figure(flows, title)
         figure.update_layout(height=PATH_HEIGHT + PATH_HEIGHT_PER_MOTIF * max(flows.node_motif))
         self.out.paths[gamma] = plotly_json(figure)

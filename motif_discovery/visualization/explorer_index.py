@@ -1,7 +1,7 @@
 """The data block of the index page and the run-level PNGs.
 
-One row per prefix (id, text, N, per grid config RD's K and ARI against the family
-labels, whether its page exists), the beta x gamma sweep (K, D_gamma, every method's
+One row per prefix (id, text, N, per grid config RD's K and ARI against the ground-truth
+labels (toy world: family; synthetic: motif), whether its page exists), the beta x gamma sweep (K, D_gamma, every method's
 D_gamma), and, where stage 7 ran, its run-level summaries: 7c's aggregates and the
 confusion, 7a's means.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from motif_discovery.utils.config import Config
+from motif_discovery.visualization.explorer_data import truth_label
 from motif_discovery.visualization.explorer_figures import plotly_json
 from motif_discovery.visualization.explorer_inputs import (
     graph_validation_summary_path,
@@ -30,11 +31,22 @@ from motif_discovery.visualization.parameter_sweep_plots import (
 )
 from motif_discovery.visualization.steering_plots import confusion_figure, save_confusion_png
 
-ARI = "ARI_family"
+
+def truth_of(summaries: dict[str, dict]) -> str | None:
+    """The label set the index's ARI is against (TRUTH_LABELS, as the pages' families)."""
+    scored = {
+        key.removeprefix("ARI_")
+        for summary in summaries.values()
+        for config in summary.get("configs", [])
+        for key in config.get("scores", {}).get("RD", {})
+        if key.startswith("ARI_")
+    }
+    return truth_label(scored)
 
 
-def prefix_row(row: dict, summary: dict, out_dir: Path) -> dict:
-    """Index row of one prefix: id, text, N, each grid config's K and ARI, page link."""
+def prefix_row(row: dict, summary: dict, out_dir: Path, truth: str | None) -> dict:
+    """Index row of one prefix: id, text, N, each grid config's K and ARI against the
+    ground truth (None without one), page link."""
     prefix_id = row["prefix_id"]
     page = prefix_page_name(prefix_id)
     return {
@@ -46,7 +58,7 @@ def prefix_row(row: dict, summary: dict, out_dir: Path) -> dict:
                 "beta": c["beta"],
                 "gamma": c["gamma"],
                 "K": c["K"],
-                "ARI": c.get("scores", {}).get("RD", {}).get(ARI),
+                "ARI": c.get("scores", {}).get("RD", {}).get(f"ARI_{truth}"),
             }
             for c in summary.get("configs", [])
         ],
@@ -82,7 +94,8 @@ def index_data(
 ) -> tuple[dict, list[Path]]:
     """The index's data block and the run-level PNGs written (sweep, validation)."""
     dpi = config.visualization.dpi
-    rows = [prefix_row(row, summaries[row["prefix_id"]], out_dir) for row in prefixes]
+    truth = truth_of(summaries)
+    rows = [prefix_row(row, summaries[row["prefix_id"]], out_dir, truth) for row in prefixes]
     pngs, figures, notes = [], {}, []
     with_grid = [s for s in summaries.values() if s.get("configs")]
     if with_grid:
@@ -105,6 +118,7 @@ def index_data(
         "kind": "index",
         "run": run_dir.resolve().name,
         "prefixes": rows,
+        "truth": truth,
         "figures": figures,
         "steering_summary": steering_overview(steering),
         "graph_validation": graph_validation,

@@ -100,7 +100,9 @@ def prefix_data(
     if not paths:
         notes.append("Stage 5 followed no beta path (clustering.beta_path is off): no slider.")
     if data.families is None:
-        notes.append("The features carry no ground-truth family labels.")
+        notes.append(
+            "The features carry no ground-truth labels (family or motif): no family counts."
+        )
     page = {
         "kind": "prefix",
         "prefix_id": prefix_id,

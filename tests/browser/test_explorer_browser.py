@@ -134,10 +134,10 @@ def test_index_and_prefix_page_render_and_respond(browser, grid_run, tmp_path):
     select = Select(browser.find_element(By.ID, "config-select"))
     assert len(select.options) == 2
     title = "#config-plots .panel .gtitle"
-    assert "beta=1," in browser.find_element(By.CSS_SELECTOR, title).text
+    assert "β=1," in browser.find_element(By.CSS_SELECTOR, title).text
     select.select_by_index(1)
     WebDriverWait(browser, WAIT_S).until(
-        lambda d: "beta=2," in d.find_element(By.CSS_SELECTOR, title).text
+        lambda d: "β=2," in d.find_element(By.CSS_SELECTOR, title).text
     )
     assert len(motif_rows(browser, "config-motifs")) == grid[1][2]
 

@@ -292,13 +292,14 @@
       });
     });
     var head = h("tr", {}, [h("th", { text: "prefix" }), h("th", { text: "text" }), h("th", { text: "N" })]
-      .concat(keys.map(function (k) { return h("th", {}, [labels[k], h("br"), h("small", { text: "K · ARI (family)" })]); })));
+      .concat(keys.map(function (k) { return h("th", {}, [labels[k], h("br"), h("small", { text: data.truth ? "K · ARI (" + data.truth + ")" : "K" })]); })));
     var body = data.prefixes.map(function (row) {
       var id = row.page ? h("a", { href: row.page, text: row.prefix_id }) : h("span", { text: row.prefix_id, title: "page not built yet" });
       var cells = [h("td", {}, [id]), h("td", { className: "prefix-cell", text: row.text }), h("td", { className: "num", text: fmt(row.n) })];
       keys.forEach(function (k) {
         var c = row.configs.filter(function (x) { return configKey(x) === k; })[0];
-        cells.push(h("td", { className: "num" }, c ? [h("b", { text: c.K }), " · " + fmt(c.ARI, 2)] : ["–"]));
+        var ari = data.truth ? " · " + fmt(c && c.ARI, 2) : "";
+        cells.push(h("td", { className: "num" }, c ? [h("b", { text: c.K }), ari] : ["–"]));
       });
       return h("tr", {}, cells);
     });
@@ -367,7 +368,7 @@
       notes(data.notes),
       h("section", {}, [
         h("h2", { text: "Prefixes" }),
-        h("p", { className: "lead", text: "RD's number of motifs K and its adjusted Rand index against the ground-truth families (where known), per grid configuration. Open a prefix for its motifs, plots and β path." }),
+        h("p", { className: "lead", text: "RD's number of motifs K and its adjusted Rand index against the ground truth (where known), per grid configuration. Open a prefix for its motifs, plots and β path." }),
         h("div", { className: "table-wrap" }, [prefixTable()]),
       ]),
       h("section", {}, [h("h2", { text: "β × γ sweep" }), sweep]),
