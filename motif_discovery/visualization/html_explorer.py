@@ -44,8 +44,10 @@ def finite(value: Any) -> Any:
 
 
 def json_block(data: Any) -> str:
-    """`data` as JSON that is safe inside a <script> element: <, > and & escaped."""
-    text = json.dumps(finite(data), ensure_ascii=False, separators=(",", ":"))
+    """`data` as JSON that is safe inside a <script> element: <, > and & escaped, and every
+    non-ASCII character as \\uXXXX (so a lone surrogate in a text cannot break the UTF-8
+    page)."""
+    text = json.dumps(finite(data), ensure_ascii=True, separators=(",", ":"))
     return "".join(JSON_ESCAPES.get(c, c) for c in text)
 
 

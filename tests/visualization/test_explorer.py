@@ -93,17 +93,19 @@ def parse_page(text: str) -> tuple[PageParser, dict]:
 
 
 def test_render_page_escapes_hostile_strings_and_round_trips():
+    texts = [*HOSTILE, "lone \ud800 surrogate", "β γ ü 文"]
     data = {
         "kind": "prefix",
         "text": HOSTILE[0],
-        "nested": {"texts": HOSTILE, HOSTILE[1]: [1.5, float("nan"), None]},
+        "nested": {"texts": texts, HOSTILE[1]: [1.5, float("nan"), None]},
     }
     page = render_page(HOSTILE[2], data)
+    page.encode("utf-8")  # a lone surrogate must not make the page unwritable
     _, decoded = parse_page(page)
     assert decoded == {
         "kind": "prefix",
         "text": HOSTILE[0],
-        "nested": {"texts": HOSTILE, HOSTILE[1]: [1.5, None, None]},
+        "nested": {"texts": texts, HOSTILE[1]: [1.5, None, None]},
     }
     assert "<title>&lt;/script&gt;&lt;script&gt;window.__pwned=3&lt;/script&gt;</title>" in page
 
