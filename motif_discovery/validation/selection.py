@@ -124,11 +124,11 @@ def hypotheses(
         if method == "RD":
             H_c, pool = H_rd, top_pool(H_rd, allowed, pool_size)
         elif method == "Single":
-            H_c = a_raw[int(np.random.default_rng(seed).choice(members))]
+            H_c = a_raw[int(np.random.default_rng([seed, motif]).choice(members))]
             pool = top_pool(H_c, allowed, pool_size)
         elif method == "random":
             eligible = np.flatnonzero(allowed & active & (H_rd.double().numpy() != 0))
-            pool = np.random.default_rng(seed).permutation(eligible)[:pool_size]
+            pool = np.random.default_rng([seed, motif]).permutation(eligible)[:pool_size]
             H_c = H_rd
         else:
             raise ValueError(f"unknown method {method!r}")

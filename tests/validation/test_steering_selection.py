@@ -95,13 +95,17 @@ def test_methods_hypotheses_by_hand():
             cost = [np.sum(w * np.abs(x - m)) for m in x]
             assert np.sum(w * np.abs(x - float(h.H_c[col]))) == pytest.approx(min(cost))
     single = hypotheses("Single", **common)
-    for h, r in zip(single, rd, strict=True):
-        chosen = np.random.default_rng(42).choice(r.members)
+    for h, r in zip(single, rd, strict=True):  # docs: seeded by (validation.seed, motif id)
+        chosen = np.random.default_rng([42, r.motif]).choice(r.members)
         assert torch.equal(h.H_c, a_raw[chosen]) and np.array_equal(h.members, r.members)
     control = hypotheses("random", **common)
     for h, r in zip(control, rd, strict=True):
         assert set(h.pool) <= set(range(6)) and len(h.pool) == 4
+        assert h.pool.tolist() == list(np.random.default_rng([42, r.motif]).permutation(6)[:4])
         assert torch.equal(h.H_c, r.H_c)  # signs of the RD medoid
+    # every motif has the same eligible set (columns 0-5), yet its own random draw
+    pools = [tuple(h.pool) for h in control]
+    assert len(set(pools)) == len(pools)
 
 
 def test_draw_is_seeded_and_without_replacement():
