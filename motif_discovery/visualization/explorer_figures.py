@@ -34,6 +34,7 @@ from motif_discovery.visualization.steering_plots import (
     confusion_figure,
     save_confusion_png,
     save_steering_png,
+    shown_selection,
     steering_figure,
 )
 from motif_discovery.visualization.tsne_plots import (
@@ -126,8 +127,11 @@ class FigureWriter:
             save_semantic_graph_png(graph, self.png(f"semantic_graph_{name}"), dpi)
         if steering_rows:
             beta, gamma = result.beta, result.gamma
-            panels["steering"] = plotly_json(steering_figure(steering_rows, beta, gamma))
-            save_steering_png(steering_rows, beta, gamma, self.png(f"steering_{name}"), dpi)
+            shown = shown_selection(steering_rows)  # at the largest B present
+            figure = steering_figure(steering_rows, beta, gamma, shown)
+            panels["steering"] = plotly_json(figure)
+            path = self.png(f"steering_{name}")
+            save_steering_png(steering_rows, beta, gamma, path, dpi, selection=shown)
         self.out.configs[name] = panels
 
     def confusion(self, confusion: dict) -> None:

@@ -27,6 +27,13 @@ METHOD_STYLE = {  # colour, Plotly dash, matplotlib linestyle
 }
 
 
+def shown_selection(rows: list[dict]) -> str:
+    """The selection a config's steering figure shows: "full" when the rows have it, else
+    the first selection present (validation.selections may leave "full" out)."""
+    selections = [r["selection"] for r in rows]
+    return "full" if "full" in selections else selections[0]
+
+
 def steering_panels(
     rows: list[dict], beta: float, gamma: float, selection: str = "full", B: int | None = None
 ) -> tuple[int, dict[int, list[dict]]]:
