@@ -20,6 +20,7 @@ from motif_discovery.embedding.features import FeatureSet
 from motif_discovery.utils.config import VisualizationConfig
 from motif_discovery.visualization.cluster_plots import history_figure, save_history_png
 from motif_discovery.visualization.explorer_data import Continuations
+from motif_discovery.visualization.hover import escape_hover
 from motif_discovery.visualization.sankey_plots import (
     beta_path_flows,
     partition_flows,
@@ -143,8 +144,9 @@ class FigureWriter:
         """The Sankey of one beta path's events."""
         gamma = float(record["gamma"])
         flows = beta_path_flows(record, self.p)
-        title = f"β path of {self.features.prefix_id} at γ={gamma:g}"
-        figure = sankey_figure(flows, title)
+        title = f"β path of {{}} at γ={gamma:g}"  # the prefix id: escaped for Plotly only
+        figure = sankey_figure(flows, title.format(escape_hover(self.features.prefix_id)))
         figure.update_layout(height=PATH_HEIGHT + PATH_HEIGHT_PER_MOTIF * max(flows.node_motif))
         self.out.paths[gamma] = plotly_json(figure)
-        save_sankey_png(flows, title, self.png(f"sankey_beta_path_gamma{gamma!r}"), self.vis.dpi)
+        path = self.png(f"sankey_beta_path_gamma{gamma!r}")
+        save_sankey_png(flows, title.format(self.features.prefix_id), path, self.vis.dpi)

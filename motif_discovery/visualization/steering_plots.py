@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from motif_discovery.utils.errors import InputError
+from motif_discovery.visualization.hover import escape_hover
 from motif_discovery.visualization.static import new_figure, save_png
 
 METHOD_STYLE = {  # colour, Plotly dash, matplotlib linestyle
@@ -176,15 +177,16 @@ def confusion_panels(confusion: dict) -> list[Panel]:
 
 
 def confusion_figure(confusion: dict) -> go.Figure:
-    """Heatmaps of slope(steered motif -> moved family) (see confusion_panels)."""
+    """Heatmaps of slope(steered motif -> moved family) (see confusion_panels); family and
+    mechanism names come from the dataset and are HTML-escaped (Plotly renders HTML)."""
     panels = confusion_panels(confusion)
     figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[p.title for p in panels])
     for col, panel in enumerate(panels, start=1):
         figure.add_trace(
             go.Heatmap(
                 z=panel.z,
-                x=panel.cols,
-                y=panel.rows,
+                x=[escape_hover(c) for c in panel.cols],
+                y=[escape_hover(r) for r in panel.rows],
                 colorscale="RdBu",
                 zmid=0,
                 texttemplate="%{z:.3f}",

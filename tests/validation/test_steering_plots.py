@@ -1,5 +1,8 @@
 """Stage 7c's figures carry exactly the rows' numbers (Plotly) and write readable PNGs."""
 
+import html
+import json
+
 import numpy as np
 import pytest
 from matplotlib.image import imread
@@ -82,3 +85,37 @@ def test_confusion_figure_per_prefix_and_pooled(tmp_path):
     assert list(rd.y) == ["copy", "recall"] and np.isnan(rd.z[1][0])
     for i, confusion in enumerate((per_prefix, pooled)):
         assert imread(save_confusion_png(confusion, tmp_path / f"c{i}.png", dpi=50)).ndim == 3
+
+
+def strings(value) -> list[str]:
+    """Every string anywhere in decoded JSON."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+def test_confusion_figure_escapes_dataset_names_for_plotly(tmp_path):
+    bold, img = "<b>x</b>", "<img src=x onerror=alert(1)>"
+    per_prefix = {
+        "families": [bold, img],
+        "planted": [{"family": img, "slopes": {bold: 0.5, img: 0.1}}],
+        "RD": [
+            {
+                "beta": 1.0, "gamma": 0.5, "motif": 0, "family": bold, "purity": 1.0,
+                "slopes": {bold: 0.2, img: 0.4},
+            }
+        ],
+    }  # fmt: skip
+    pooled = {
+        "planted": {bold: {img: {"slope": 0.3, "prefixes": 2}}},
+        "RD": {img: {bold: {"slope": -0.1, "prefixes": 1}}},
+    }
+    for confusion in (per_prefix, pooled):
+        texts = strings(json.loads(confusion_figure(confusion).to_json()))
+        assert not [t for t in texts if "<b>" in t or "<img" in t]
+        assert {html.escape(bold), html.escape(img)} <= set(texts)
+        assert imread(save_confusion_png(confusion, tmp_path / "c.png", dpi=50)).ndim == 3

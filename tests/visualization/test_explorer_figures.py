@@ -1,9 +1,13 @@
-"""Stage 8's steering panel of a config whose 7c rows lack the "full" selection."""
+"""Stage 8's per-prefix figures: the steering panel of a config whose 7c rows lack the
+"full" selection; a dataset's prefix id reaches Plotly HTML-escaped."""
 
 from __future__ import annotations
 
+import html
+from dataclasses import replace
 from pathlib import Path
 
+from motif_discovery.clustering.outputs import load_beta_paths
 from motif_discovery.utils.config import load_config
 from motif_discovery.visualization.explorer_figures import FigureWriter
 from tests.visualization.helpers import read_png_size
@@ -36,3 +40,16 @@ def test_steering_panel_without_full_shows_the_first_selection_at_its_largest_B(
     assert [trace["y"] for trace in figure["data"]] == [[0.0, 2.0]]
     assert "(positive, B=10)" in figure["layout"]["title"]["text"]
     read_png_size(tmp_path / f"steering_{result.name}.png")
+
+
+def test_beta_path_title_escapes_the_prefix_id_for_plotly_only(toy_prefix, stage5_run, tmp_path):
+    features, _, _ = toy_prefix
+    record = load_beta_paths(stage5_run, features.prefix_id)[0]
+    hostile = "<img src=x onerror=alert(1)>"
+    vis = load_config(REPO / "configs/toy_world.json").visualization
+    writer = FigureWriter(replace(features, prefix_id=hostile), vis, tmp_path)
+    writer.path(record)
+    figure = writer.out.paths[float(record["gamma"])]
+    title = figure["layout"]["title"]["text"]
+    assert html.escape(hostile) in title and "<img" not in title
+    read_png_size(writer.out.pngs[-1])
