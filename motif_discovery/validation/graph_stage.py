@@ -56,6 +56,7 @@ from motif_discovery.validation.graph_validation import (
     weighted_shares,
 )
 from motif_discovery.validation.replacement import paired_target_logits, replacement_hook
+from motif_discovery.validation.steering import check_steerable
 from motif_discovery.validation.steering_stage import unit_inputs
 
 STAGE = Stage(
@@ -350,6 +351,7 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         if not models:
             device = resolve_device(config.run.device)
             model = load_model(config.model, device)
+            check_steerable(model)
             models.extend([model, load_transcoders(config.model, device, model.dtype)])
         path = output_path(run_dir, prefix_id)
         write_json(path, validate_prefix(run_dir, prefix_id, config, models))

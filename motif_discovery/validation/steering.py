@@ -91,12 +91,14 @@ def steering_hook(transcoders: Transcoders, plan: dict[int, LayerPlan]) -> MlpHo
 
 
 def check_steerable(model: PreTrainedModel) -> None:
-    """The hook adds to the MLP module's output, which must be what the transcoders
-    reconstruct: models with a norm after the MLP (Gemma 2/3) are refused."""
+    """Steering (7c) adds to, and replacement (7a) swaps, the MLP module's output, which
+    must be what the transcoders reconstruct: models with a norm after the MLP (Gemma 2/3)
+    are refused."""
     if hasattr(model.model.layers[0], "post_feedforward_layernorm"):
         raise InputError(
             f"model.name: {type(model).__name__} normalises the MLP output "
-            "(post_feedforward_layernorm); steering at the MLP output is not supported for it"
+            "(post_feedforward_layernorm); steering or replacing the MLP output by the "
+            "transcoders is not supported for it"
         )
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from safetensors.numpy import load_file
 
 from motif_discovery.utils.config import load_config
 from motif_discovery.utils.errors import InputError
+from motif_discovery.validation import graph_stage
 from motif_discovery.validation.graph_stage import run
 from tests.toy_run import REPO, SMALL
 
@@ -191,3 +193,26 @@ def test_a_stage_5_result_without_ids_is_named(run_dir):
     with pytest.raises(InputError, match=rf"{path}: prefix {prefix_id}: key 'continuation_ids'"):
         stage(run_dir)
     assert_nothing_written(run_dir)
+
+
+class PostNormModel(torch.nn.Module):
+    """A module tree shaped like Gemma 2/3's: a norm after each decoder layer's MLP."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layer = torch.nn.Module()
+        layer.mlp = torch.nn.Linear(4, 4)
+        layer.post_feedforward_layernorm = torch.nn.LayerNorm(4)
+        self.model = torch.nn.Module()
+        self.model.layers = torch.nn.ModuleList([layer])
+
+
+def test_a_model_that_normalises_the_mlp_output_is_refused(run_dir, monkeypatch):
+    def no_transcoders(*args, **kwargs):
+        raise AssertionError("transcoders loaded for a refused model")
+
+    monkeypatch.setattr(graph_stage, "load_model", lambda *args, **kwargs: PostNormModel())
+    monkeypatch.setattr(graph_stage, "load_transcoders", no_transcoders)
+    with pytest.raises(InputError, match="post_feedforward_layernorm"):
+        stage(run_dir)
+    assert not list((run_dir / "7_validation").rglob("*.json"))
