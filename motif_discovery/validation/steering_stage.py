@@ -411,6 +411,6 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         if unit.unit_id in mine and all(path.is_file() for path in unit.inputs):
             check_prefix(run_dir, unit.unit_id, config)
     run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)
-    table = write_summary(run_dir, mine)
+    table = write_summary(run_dir, [u.unit_id for u in units])  # every shard's outputs
     if table is not None:
         print(table, flush=True)

@@ -170,6 +170,9 @@ def test_stage_outputs_rerun_and_edge_cases(source, tmp_path):
     assert stamps == {p: p.stat().st_mtime_ns for p in out_dir.iterdir()}
     units = read_json(run_dir / "manifest.json")["stages"]["7c_steering"]["units"]
     assert units == {"done": 0, "skipped": len(Ks)}
+    for shard in ("0/2", "1/2"):  # each shard's summary covers every prefix with an output
+        run(config(), run_dir, shard=shard)
+        assert read_json(run_dir / "7_validation" / "7c_summary.json") == summary
 
 
 def drop_summary(run_dir: Path) -> str:
