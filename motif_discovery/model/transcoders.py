@@ -26,13 +26,16 @@ from motif_discovery.utils.errors import InputError
 
 
 class Transcoders:
-    """Per-layer encode/decode of a circuit-tracer TranscoderSet, in the transcoders' dtype."""
+    """Per-layer encode/decode of a circuit-tracer TranscoderSet, in the transcoders' dtype.
+    A layer's decoder is read once and kept: circuit-tracer's hub loader loads decoders
+    lazily, re-reading W_dec from disk on every access."""
 
     def __init__(self, layers: TranscoderSet):
         self.layers = layers
         self.n_layers = len(layers)
         self.d_transcoder = layers[0].d_transcoder
         self.dtype = layers[0].dtype
+        self._W_dec: dict[int, torch.Tensor] = {}
 
     def encode(self, layer: int, mlp_input: torch.Tensor) -> torch.Tensor:
         """a = act(W_enc h + b_enc): [..., d_model] -> [..., d_transcoder]."""
@@ -42,14 +45,24 @@ class Transcoders:
         self, layer: int, acts: torch.Tensor, mlp_input: torch.Tensor | None = None
     ) -> torch.Tensor:
         """mlp_hat = a W_dec + b_dec (+ h W_skip^T, which needs `mlp_input`)."""
-        return self.layers[layer].decode(acts, mlp_input)
+        transcoder = self.layers[layer]
+        mlp_hat = acts @ self.W_dec(layer) + transcoder.b_dec
+        if transcoder.W_skip is None:
+            return mlp_hat
+        if mlp_input is None:
+            raise ValueError(f"layer {layer}: the transcoder's skip term needs the MLP input")
+        return mlp_hat + transcoder.compute_skip(mlp_input)
 
     def W_dec(self, layer: int) -> torch.Tensor:
-        """Decoder matrix [d_transcoder, d_model] of `layer`."""
-        return self.layers[layer]._get_decoder_vectors()
+        """Decoder matrix [d_transcoder, d_model] of `layer` (read on first use, then kept)."""
+        if layer not in self._W_dec:
+            self._W_dec[layer] = self.layers[layer]._get_decoder_vectors()
+        return self._W_dec[layer]
 
     def decoder_rows(self, layer: int, features: torch.Tensor) -> torch.Tensor:
-        """W_dec[features] [n, d_model] (reads only these rows of a lazily loaded decoder)."""
+        """W_dec[features] [n, d_model] (of the kept decoder, else only these rows are read)."""
+        if layer in self._W_dec:
+            return self._W_dec[layer][features.long()]
         return self.layers[layer]._get_decoder_vectors(features.long())
 
 

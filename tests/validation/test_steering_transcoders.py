@@ -4,14 +4,17 @@ errors of a wrong directory, foreign weights or a transcoder set that is not per
 import dataclasses
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
+from circuit_tracer.transcoder import single_layer_transcoder
+from circuit_tracer.transcoder.single_layer_transcoder import load_relu_transcoder
 from safetensors.torch import load_file
 
 import motif_discovery.model.transcoders as transcoders_module
-from motif_discovery.model.transcoders import load_transcoders
+from motif_discovery.model.transcoders import Transcoders, load_transcoders
 from motif_discovery.utils.config import load_config
 from motif_discovery.utils.errors import InputError
 
@@ -76,3 +79,49 @@ def test_hub_sets_that_fail_or_are_cross_layer(model_config, monkeypatch):
     )
     with pytest.raises(InputError, match="cross-layer"):
         load_transcoders(hub, CPU, torch.float32)
+
+
+def test_decode_reads_each_lazy_decoder_once(model_config, monkeypatch):
+    """circuit-tracer's own lazy loader on the toy layer files: W_dec is read from disk on
+    every access unless the wrapper keeps it; count the file openings that read W_dec."""
+    directory = REPO / model_config.transcoders
+    n_layers = json.loads((directory / "transcoders.json").read_text())["n_layers"]
+    paths = [str(directory / f"layer_{layer}.safetensors") for layer in range(n_layers)]
+    layers = [
+        load_relu_transcoder(path, layer, device=CPU, lazy_encoder=False, lazy_decoder=True)
+        for layer, path in enumerate(paths)
+    ]
+    reads = Counter()
+    real_open = single_layer_transcoder.safe_open
+
+    class CountingHandle:
+        def __init__(self, path, *args, **kwargs):
+            self.path, self.handle = path, real_open(path, *args, **kwargs)
+
+        def __enter__(self):
+            self.inner = self.handle.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.handle.__exit__(*exc)
+
+        def get_tensor(self, name):
+            reads[(self.path, name)] += 1
+            return self.inner.get_tensor(name)
+
+        def get_slice(self, name):
+            reads[(self.path, name)] += 1
+            return self.inner.get_slice(name)
+
+    monkeypatch.setattr(single_layer_transcoder, "safe_open", CountingHandle)
+    tcs = Transcoders(layers)
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(3):  # three batches
+        for layer, path in enumerate(paths):
+            raw = load_file(path)
+            acts = torch.rand(2, 4, tcs.d_transcoder, generator=generator)
+            torch.testing.assert_close(tcs.decode(layer, acts), acts @ raw["W_dec"] + raw["b_dec"])
+            assert torch.equal(tcs.W_dec(layer), raw["W_dec"])
+    assert {key: count for key, count in reads.items() if key[1] == "W_dec"} == {
+        (path, "W_dec"): 1 for path in paths
+    }
