@@ -194,6 +194,11 @@ class ValidationConfig:
     batch_size: int = _field(_at_least_one, "must be >= 1")
     replacement_continuations: int = _field(_at_least_one, "must be >= 1")
 
+    def __post_init__(self) -> None:
+        """7c's slope and correlations of change vs eps need eps to vary."""
+        if len(set(self.epsilons)) < 2:
+            raise InputError("validation.epsilons: needs at least two distinct values")
+
 
 @dataclass(frozen=True)
 class VisualizationConfig:

@@ -71,6 +71,8 @@ def test_extends_chain_and_override(tmp_path):
         ("run.device=tpu", "run.device"),
         ("clustering", "expected KEY=VALUE"),
         ("clustering.beta.x=1", "clustering.beta"),
+        ("validation.epsilons=[0.5,0.5]", "validation.epsilons: needs at least two distinct"),
+        ("validation.epsilons=[-1.0]", "validation.epsilons: needs at least two distinct values"),
     ],
 )
 def test_bad_values_name_the_key(override, message):
