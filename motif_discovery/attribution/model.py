@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from circuit_tracer import ReplacementModel
 
@@ -22,14 +24,20 @@ from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import sha256_file
 
 
-def transcoders_digest(config: ModelConfig) -> str | None:
-    """sha256 of a local transcoder directory's transcoders.json (it records the model
-    weights' sha256 and the training figures, so retrained transcoders or model change it);
-    None for a transcoder set named by id."""
+def transcoders_metadata(config: ModelConfig) -> Path | None:
+    """A local transcoder directory's transcoders.json (it records the model weights'
+    sha256 and the training figures, so retrained transcoders or model change it); None
+    for a transcoder set named by id."""
     transcoders = local_path(config.transcoders)
     if transcoders is None or not (transcoders / METADATA_FILE).is_file():
         return None
-    return sha256_file(transcoders / METADATA_FILE)
+    return transcoders / METADATA_FILE
+
+
+def transcoders_digest(config: ModelConfig) -> str | None:
+    """sha256 of transcoders_metadata (None for a transcoder set named by id)."""
+    path = transcoders_metadata(config)
+    return None if path is None else sha256_file(path)
 
 
 def load_attribution_model(config: ModelConfig, device: torch.device, dtype: torch.dtype):

@@ -71,12 +71,17 @@ STAGE = Stage(
         "run.device",
     ),
     code=(
+        "validation/confusion.py",
         "validation/graph_stage.py",
         "validation/graph_validation.py",
+        "validation/metrics.py",
         "validation/replacement.py",
+        "validation/selection.py",
+        "validation/steering.py",
         "validation/steering_stage.py",
         "attribution",
         "clustering",
+        "data/prefixes.py",
         "embedding/features.py",
         "sampling/records.py",
         "model",
@@ -116,7 +121,7 @@ def checked_inputs(run_dir: Path, prefix_id: str, config: Config) -> tuple[Path,
     """The input files of one prefix (those of stage 7c), checked (InputError): present
     (a missing one names the stage that writes it), ids agreeing across stages 2-5, stage
     3's position shift that of compat.reference_position_shift."""
-    inputs = unit_inputs(run_dir, prefix_id, config.clustering.K_clamp)
+    inputs = unit_inputs(run_dir, prefix_id, config)
     for path in inputs:
         if not path.is_file():
             stage = path.relative_to(run_dir).parts[0]

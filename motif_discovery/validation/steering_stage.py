@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from motif_discovery.attribution.model import transcoders_metadata
 from motif_discovery.attribution.outputs import (
     PrefixAttributions,
     attribution_paths,
@@ -74,11 +75,14 @@ STAGE = Stage(
         "validation",
         "model",
         "attribution/frozen.py",
+        "attribution/model.py",
         "attribution/outputs.py",
         "attribution/targets.py",
         "clustering/outputs.py",
         "clustering/centres.py",
         "clustering/median_index.py",
+        "clustering/rd_objective.py",
+        "data/prefixes.py",
         "embedding/features.py",
         "sampling/records.py",
         "toy_world/replacement.py",
@@ -104,8 +108,10 @@ class PrefixData:
     results: list[ConfigResult]
 
 
-def unit_inputs(run_dir: Path, prefix_id: str, K_clamp: int) -> tuple[Path, ...]:
-    """Stage 2's records, stage 3's and 4's files, stage 5's summary and eligible configs."""
+def unit_inputs(run_dir: Path, prefix_id: str, config: Config) -> tuple[Path, ...]:
+    """Stage 2's records, stage 3's and 4's files, stage 5's summary and eligible configs
+    (1 < K <= clustering.K_clamp), and a local transcoder directory's transcoders.json."""
+    K_clamp = config.clustering.K_clamp
     summary = prefix_dir(run_dir, prefix_id) / "summary.json"
     inputs = [
         records_path(run_dir, prefix_id),
@@ -118,7 +124,8 @@ def unit_inputs(run_dir: Path, prefix_id: str, K_clamp: int) -> tuple[Path, ...]
             if 1 < K <= K_clamp:
                 folder, stem = prefix_dir(run_dir, prefix_id), config_name(beta, gamma)
                 inputs += [folder / f"{stem}.json", folder / f"{stem}.safetensors"]
-    return tuple(inputs)
+    metadata = transcoders_metadata(config.model)
+    return tuple(inputs if metadata is None else [*inputs, metadata])
 
 
 def check_prefix(run_dir: Path, prefix_id: str, config: Config) -> None:
@@ -369,7 +376,7 @@ def write_summary(run_dir: Path, prefix_ids: list[str]) -> str | None:
 def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> None:
     """Stage 7c over every prefix of the run (this shard), skipping unchanged ones."""
     units = [
-        Unit(row["prefix_id"], unit_inputs(run_dir, row["prefix_id"], config.clustering.K_clamp))
+        Unit(row["prefix_id"], unit_inputs(run_dir, row["prefix_id"], config))
         for row in load_prefixes(run_dir)
     ]
     mine = shard_ids([u.unit_id for u in units], shard)

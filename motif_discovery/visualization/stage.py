@@ -38,8 +38,8 @@ STAGE = Stage(
         "visualization",
         "visualization/assets/explorer.js",
         "visualization/assets/explorer.css",
-        "clustering/outputs.py",
-        "clustering/rd_objective.py",
+        "clustering",  # outputs, rd_objective; stage (one_thread) imports the whole of it
+        "data/prefixes.py",
         "embedding/features.py",
         "utils",
     ),

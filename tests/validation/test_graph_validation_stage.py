@@ -216,3 +216,18 @@ def test_a_model_that_normalises_the_mlp_output_is_refused(run_dir, monkeypatch)
     with pytest.raises(InputError, match="post_feedforward_layernorm"):
         stage(run_dir)
     assert not list((run_dir / "7_validation").rglob("*.json"))
+
+
+def test_an_edit_of_the_transcoders_metadata_reruns(run_dir, tmp_path):
+    transcoders = tmp_path / "transcoders"
+    shutil.copytree(REPO / "data/toy_world/transcoders", transcoders)
+    setting = f"model.transcoders={json.dumps(str(transcoders))}"
+    stage(run_dir, setting)
+    stage(run_dir, setting)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["stages"]["7a_graph_validation"]["units"] == {"done": 0, "skipped": 2}
+    metadata = transcoders / "transcoders.json"
+    metadata.write_text(json.dumps(json.loads(metadata.read_text()), indent=4))  # same values
+    stage(run_dir, setting)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["stages"]["7a_graph_validation"]["units"] == {"done": 2, "skipped": 0}

@@ -23,7 +23,7 @@ from motif_discovery.embedding.features import feature_paths
 from motif_discovery.utils.config import load_config
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import load_tensors, read_json, save_tensors, write_json
-from motif_discovery.validation.steering_stage import run
+from motif_discovery.validation.steering_stage import run, unit_inputs
 
 REPO = Path(__file__).resolve().parents[2]
 STAGE_DIRS = (
@@ -206,3 +206,14 @@ def test_bad_input_stops_before_any_output(source, tmp_path, spoil):
     with pytest.raises(InputError, match=re.escape(message)):
         run(config(), run_dir)
     assert not (run_dir / "7_validation").exists()
+
+
+def test_unit_inputs_name_the_local_transcoders_metadata(source):
+    """A retrained local transcoder set reruns 7c: its transcoders.json is an input."""
+    pid = prefix_ids(source)[0]
+    inputs = unit_inputs(source, pid, config())
+    assert (REPO / "data/toy_world/transcoders/transcoders.json").resolve() in [
+        p.resolve() for p in inputs
+    ]
+    hub = load_config(REPO / "configs/toy_world.json", ['model.transcoders="someone/a-set"'])
+    assert all(p.resolve().is_relative_to(source.resolve()) for p in unit_inputs(source, pid, hub))
