@@ -2,10 +2,11 @@
 
     python benchmarks/bench_pipeline.py [--run-dir /tmp/bench_toy] [--set key=value ...]
 
-Runs `python -m motif_discovery.pipeline --config configs/toy_world.json --only N` for N =
-1..5 in a fresh run directory (removed first), each under /usr/bin/time: per stage the
-wall seconds, the peak resident memory of the stage process, and the stage's own seconds
-from manifest.json; with the load average before and after (the machine may be shared).
+Runs `python -m motif_discovery.pipeline --config configs/toy_world.json --only N` for every
+stage number the config runs (1-8; `--only 7` runs 7a and 7c) in a fresh run directory
+(removed first), each under /usr/bin/time: per stage number the wall seconds and the peak
+resident memory of its processes, and each stage's own seconds from manifest.json; with the
+load average before and after (the machine may be shared).
 Threads: OMP_NUM_THREADS / MKL_NUM_THREADS are passed on as set (default 1 here).
 """
 
@@ -21,13 +22,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STAGES = {
-    1: "1_data_preparation",
-    2: "2_branch_sampling",
-    3: "3_attribution_graphs",
-    4: "4_feature_extraction",
-    5: "5_gaussian_clustering",
-}
+sys.path.insert(0, str(REPO))
+
+from motif_discovery.pipeline import stage_list  # noqa: E402
+from motif_discovery.utils.config import load_config  # noqa: E402
 
 
 def run_stage(number: int, run_dir: Path, config: str, overrides: list[str]) -> dict:
@@ -68,16 +66,23 @@ def main() -> None:
     shutil.rmtree(args.run_dir, ignore_errors=True)
     out: dict = {"config": args.config, "overrides": args.set, "load_before": os.getloadavg()}
     start = time.time()
+    names: dict[int, list[str]] = {}
+    for stage in stage_list(load_config(REPO / args.config, args.set)):
+        names.setdefault(stage.number, []).append(stage.name)
     stages = {}
-    for number, name in STAGES.items():
-        stages[name] = run_stage(number, args.run_dir, args.config, args.set)
-        if stages[name]["exit"] != 0:
+    for number, group in names.items():
+        key = " + ".join(group)
+        stages[key] = run_stage(number, args.run_dir, args.config, args.set)
+        if stages[key]["exit"] != 0:
             break
     manifest = json.loads((args.run_dir / "manifest.json").read_text())
-    for name, figures in stages.items():
-        shards = manifest["stages"].get(name, {}).get("shards", {})
-        figures["stage_s"] = shards.get("0/1", {}).get("seconds")  # the stage's own work
-        if name != "5_gaussian_clustering":
+    for key, figures in stages.items():
+        own = {}
+        for name in key.split(" + "):
+            shards = manifest["stages"].get(name, {}).get("shards", {})
+            own[name] = shards.get("0/1", {}).get("seconds")  # the stage's own work
+        figures["stage_s"] = own
+        if key not in ("5_gaussian_clustering", "7a_graph_validation + 7c_steering"):
             figures.pop("stdout_tail")
     out.update(stages=stages, total_wall_s=round(time.time() - start, 1))
     out["load_after"] = os.getloadavg()
