@@ -26,24 +26,19 @@ import torch
 
 from motif_discovery.attribution.outputs import (
     PrefixAttributions,
-    attribution_paths,
     load_attributions,
 )
-from motif_discovery.attribution.targets import target_rows
 from motif_discovery.clustering.outputs import (
     ConfigResult,
     eligible_results,
-    grid_configs,
-    prefix_dir,
 )
 from motif_discovery.data.prefixes import load_prefixes
-from motif_discovery.embedding.features import FeatureSet, feature_paths, load_features
+from motif_discovery.embedding.features import FeatureSet, load_features
 from motif_discovery.model.loading import load_model
 from motif_discovery.model.transcoders import load_transcoders
 from motif_discovery.sampling.records import read_continuations, records_path
 from motif_discovery.utils.config import Config
 from motif_discovery.utils.device import resolve_device
-from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_json, write_json
 from motif_discovery.utils.shard import shard_ids
 from motif_discovery.utils.stage import Stage, Unit, run_stage
@@ -55,9 +50,9 @@ from motif_discovery.validation.graph_validation import (
     row_shares,
     weighted_shares,
 )
+from motif_discovery.validation.inputs import checked_inputs, no_eligible_reason, teacher_forcing
 from motif_discovery.validation.replacement import paired_target_logits, replacement_hook
 from motif_discovery.validation.steering import check_steerable
-from motif_discovery.validation.steering_stage import unit_inputs
 
 STAGE = Stage(
     name="7a_graph_validation",
@@ -71,14 +66,11 @@ STAGE = Stage(
         "run.device",
     ),
     code=(
-        "validation/confusion.py",
         "validation/graph_stage.py",
         "validation/graph_validation.py",
-        "validation/metrics.py",
+        "validation/inputs.py",
         "validation/replacement.py",
-        "validation/selection.py",
         "validation/steering.py",
-        "validation/steering_stage.py",
         "attribution",
         "clustering",
         "data/prefixes.py",
@@ -102,53 +94,6 @@ def output_path(run_dir: Path, prefix_id: str) -> Path:
     return Path(run_dir) / OUT_DIR / f"{prefix_id}.json"
 
 
-def check_ids(
-    prefix_id: str, reference: tuple[Path, list], others: list[tuple[Path, list]]
-) -> None:
-    """Every stage lists the same continuation ids in the same order as stage 2."""
-    ref_path, ref_ids = reference
-    for path, ids in others:
-        if not isinstance(ids, list):
-            raise InputError(f"{path}: prefix {prefix_id}: key 'continuation_ids' missing")
-        if ids != ref_ids:
-            raise InputError(
-                f"{path}: prefix {prefix_id}: continuation_ids ({len(ids)}) differ from those of "
-                f"{ref_path} ({len(ref_ids)}); rerun the stages after stage 2 on this prefix"
-            )
-
-
-def checked_inputs(run_dir: Path, prefix_id: str, config: Config) -> tuple[Path, ...]:
-    """The input files of one prefix (those of stage 7c), checked (InputError): present
-    (a missing one names the stage that writes it), ids agreeing across stages 2-5, stage
-    3's position shift that of compat.reference_position_shift."""
-    inputs = unit_inputs(run_dir, prefix_id, config)
-    for path in inputs:
-        if not path.is_file():
-            stage = path.relative_to(run_dir).parts[0]
-            raise InputError(
-                f"{path}: missing; run stage {stage[0]} ({stage}) first (prefix {prefix_id})"
-            )
-    stage2 = records_path(run_dir, prefix_id)
-    _, stage3_json = attribution_paths(run_dir, prefix_id)
-    _, stage4_json = feature_paths(run_dir / FEATURES_DIR, prefix_id)
-    stage3 = read_json(stage3_json)
-    shift = int(config.compat.reference_position_shift)
-    if stage3.get("position_shift", 0) != shift:
-        raise InputError(
-            f"{stage3_json}: position_shift {stage3.get('position_shift')!r}, but "
-            f"compat.reference_position_shift gives {shift}; rerun stage 3 with this config"
-        )
-    folder = prefix_dir(run_dir, prefix_id)
-    configs = [p for p in inputs if p.parent == folder and p.name.startswith("beta")]
-    others = [
-        (stage3_json, stage3.get("continuation_ids")),
-        (stage4_json, read_json(stage4_json).get("continuation_ids")),
-        *((p, read_json(p).get("continuation_ids")) for p in configs if p.suffix == ".json"),
-    ]
-    check_ids(prefix_id, (stage2, read_continuations(stage2, prefix_id).ids), others)
-    return inputs
-
-
 def top_continuations(p: torch.Tensor, count: int) -> list[int]:
     """Indices of the `count` largest P_n (ties: the earlier row first)."""
     order = torch.argsort(-p.double(), stable=True)
@@ -160,15 +105,9 @@ def compare_replacement(
 ) -> TargetComparison:
     """Real vs replacement at every target of the given continuations (full span, at the
     predicting positions of attribution/targets.py, with stage 3's position shift)."""
-    context = attributions.prefix_token_ids
-    rows = target_rows(
-        tokens,
-        len(context),
-        [0] * len(tokens),
-        pooling="mean",
-        position_shift=int(config.compat.reference_position_shift),
+    sequences, rows = teacher_forcing(
+        attributions.prefix_token_ids, tokens, int(config.compat.reference_position_shift)
     )
-    sequences = [context + list(t) for t in tokens]
     hook = replacement_hook(transcoders)
     batches = paired_target_logits(model, sequences, rows, hook, config.validation.batch_size)
     return TargetComparison.cat([compare_targets(*batch) for batch in batches])
@@ -241,9 +180,8 @@ def validate_prefix(run_dir: Path, prefix_id: str, config: Config, models: list)
         "stability": stability_record(attributions, features, results, config.validation.seed),
     }
     if not results:
-        Ks = sorted({K for _, _, K in grid_configs(run_dir, prefix_id)})
-        record["stability_reason"] = (
-            f"no config with 1 < K <= {config.clustering.K_clamp} (K = {Ks})"
+        record["stability_reason"] = no_eligible_reason(
+            run_dir, prefix_id, config.clustering.K_clamp
         )
         log.info("%s: %s; stability left empty", prefix_id, record["stability_reason"])
     return record

@@ -24,13 +24,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from motif_discovery.attribution.model import transcoders_metadata
 from motif_discovery.attribution.outputs import (
     PrefixAttributions,
-    attribution_paths,
     load_attributions,
 )
-from motif_discovery.attribution.targets import TargetRow, target_rows
+from motif_discovery.attribution.targets import TargetRow
 from motif_discovery.clustering.outputs import (
     ConfigResult,
     config_name,
@@ -39,7 +37,7 @@ from motif_discovery.clustering.outputs import (
     prefix_dir,
 )
 from motif_discovery.data.prefixes import load_prefixes
-from motif_discovery.embedding.features import FeatureSet, feature_paths, load_features
+from motif_discovery.embedding.features import FeatureSet, load_features
 from motif_discovery.model.loading import load_model, model_dtype
 from motif_discovery.model.transcoders import load_transcoders
 from motif_discovery.sampling.records import read_continuations, records_path
@@ -50,6 +48,12 @@ from motif_discovery.utils.io import read_json, write_json
 from motif_discovery.utils.shard import shard_ids
 from motif_discovery.utils.stage import Stage, Unit, run_stage
 from motif_discovery.validation.confusion import confusion, family_probe, pooled
+from motif_discovery.validation.inputs import (
+    checked_inputs,
+    no_eligible_reason,
+    teacher_forcing,
+    unit_inputs,
+)
 from motif_discovery.validation.metrics import (
     aggregate,
     changes,
@@ -108,68 +112,21 @@ class PrefixData:
     results: list[ConfigResult]
 
 
-def unit_inputs(run_dir: Path, prefix_id: str, config: Config) -> tuple[Path, ...]:
-    """Stage 2's records, stage 3's and 4's files, stage 5's summary and eligible configs
-    (1 < K <= clustering.K_clamp), and a local transcoder directory's transcoders.json."""
-    K_clamp = config.clustering.K_clamp
-    summary = prefix_dir(run_dir, prefix_id) / "summary.json"
-    inputs = [
-        records_path(run_dir, prefix_id),
-        *attribution_paths(run_dir, prefix_id),
-        *feature_paths(run_dir / FEATURES_DIR, prefix_id),
-        summary,
-    ]
-    if summary.is_file():
-        for beta, gamma, K in grid_configs(run_dir, prefix_id):
-            if 1 < K <= K_clamp:
-                folder, stem = prefix_dir(run_dir, prefix_id), config_name(beta, gamma)
-                inputs += [folder / f"{stem}.json", folder / f"{stem}.safetensors"]
-    metadata = transcoders_metadata(config.model)
-    return tuple(inputs if metadata is None else [*inputs, metadata])
-
-
 def check_prefix(run_dir: Path, prefix_id: str, config: Config) -> None:
-    """The checks of one prefix's inputs that need no tensors, run for every prefix before
-    any output: stages 2-5 hold the same continuations in the same order, stage 3 read the
-    targets where this stage does, stage 5 ran the k-means baseline KM-Sem needs."""
-    json_path = attribution_paths(run_dir, prefix_id)[1]
-    record = read_json(json_path)
-    ids = record.get("continuation_ids")
-    if not isinstance(ids, list):
-        raise InputError(f"{json_path}: 'continuation_ids' missing; rerun stage 3")
-    shift = int(config.compat.reference_position_shift)
-    if record.get("position_shift", 0) != shift:
-        raise InputError(
-            f"{json_path}: position_shift {record.get('position_shift')!r}, but "
-            f"compat.reference_position_shift = {bool(shift)}: H_c would be attributed to other "
-            "targets than those steered; rerun stage 3 or change the setting"
-        )
-    features_json = feature_paths(run_dir / FEATURES_DIR, prefix_id)[1]
-    if read_json(features_json).get("continuation_ids") != ids:
-        raise InputError(
-            f"{features_json}: continuation_ids differ from {json_path}'s; rerun stage 4"
-        )
+    """The checks of one prefix's inputs, run for every prefix before any output: those of
+    stage 7a (validation/inputs.py), and that stage 5 ran the k-means baseline KM-Sem needs."""
+    checked_inputs(run_dir, prefix_id, config)
+    if "KM-Sem" not in config.validation.methods:
+        return
     for beta, gamma, K in grid_configs(run_dir, prefix_id):
         if not 1 < K <= config.clustering.K_clamp:
             continue
         path = prefix_dir(run_dir, prefix_id) / f"{config_name(beta, gamma)}.json"
-        result = read_json(path)
-        if result.get("continuation_ids") != ids:
-            raise InputError(f"{path}: continuation_ids differ from {json_path}'s; rerun stage 5")
-        if "KM-Sem" in config.validation.methods and KM_BASELINE not in result.get(
-            "baseline_assign", {}
-        ):
+        if KM_BASELINE not in read_json(path).get("baseline_assign", {}):
             raise InputError(
                 f"{path}: baseline_assign has no {KM_BASELINE!r} (stage 5 ran without that "
                 "baseline); add it to clustering.baselines or drop KM-Sem from validation.methods"
             )
-    found = read_continuations(records_path(run_dir, prefix_id), prefix_id)
-    missing = sorted(set(ids) - set(found.ids))
-    if missing:
-        raise InputError(
-            f"{records_path(run_dir, prefix_id)}: continuations {missing[:3]} of {json_path} "
-            "are missing"
-        )
 
 
 def load_prefix(run_dir: Path, prefix_id: str, config: Config) -> PrefixData:
@@ -179,18 +136,13 @@ def load_prefix(run_dir: Path, prefix_id: str, config: Config) -> PrefixData:
     results = eligible_results(run_dir, prefix_id, config.clustering.K_clamp)
     found = read_continuations(records_path(run_dir, prefix_id), prefix_id)
     tokens = dict(zip(found.ids, found.token_ids, strict=True))
-    context = attributions.prefix_token_ids
     continuations = [tokens[cid] for cid in attributions.continuation_ids]
-    targets = target_rows(
+    sequences, targets = teacher_forcing(
+        attributions.prefix_token_ids,
         continuations,
-        len(context),
-        [0] * len(continuations),
-        pooling="mean",
-        position_shift=int(config.compat.reference_position_shift),
+        int(config.compat.reference_position_shift),
     )
-    return PrefixData(
-        attributions, features, [context + t for t in continuations], targets, results
-    )
+    return PrefixData(attributions, features, sequences, targets, results)
 
 
 def steering_key(features: list[dict]) -> tuple:
@@ -338,12 +290,11 @@ def prefix_confusion(steerer: Steerer, data: PrefixData, config: Config) -> dict
 
 def no_eligible(run_dir: Path, prefix_id: str, config: Config) -> dict:
     """The output of a prefix without a config of 1 < K <= K_clamp."""
-    Ks = sorted({K for _, _, K in grid_configs(run_dir, prefix_id)})
     return {
         "prefix_id": prefix_id,
         "epsilons": config.validation.epsilons,
         "eligible": False,
-        "reason": f"no config with 1 < K <= {config.clustering.K_clamp} (K = {Ks})",
+        "reason": no_eligible_reason(run_dir, prefix_id, config.clustering.K_clamp),
         "rows": [],
         "forward_passes": 0,
     }
@@ -415,7 +366,7 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         return [path]
 
     for unit in units:  # bad input stops the stage before any output
-        if unit.unit_id in mine and all(path.is_file() for path in unit.inputs):
+        if unit.unit_id in mine:
             check_prefix(run_dir, unit.unit_id, config)
     run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)
     table = write_summary(run_dir, [u.unit_id for u in units])  # every shard's outputs
