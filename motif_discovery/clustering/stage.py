@@ -15,14 +15,12 @@ a grid and clustering.beta_path = true, the paths beside the grid results.
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from motif_discovery.clustering.baselines import BaselineInputs, baseline_assignments
@@ -47,6 +45,7 @@ from motif_discovery.utils.device import resolve_device, resolve_dtype
 from motif_discovery.utils.io import save_tensors, write_json
 from motif_discovery.utils.shard import shard_ids
 from motif_discovery.utils.stage import Stage, Unit, run_stage
+from motif_discovery.utils.threads import one_thread
 
 STAGE = Stage(
     name="5_gaussian_clustering",
@@ -65,21 +64,6 @@ class ConfigOutcome:
     result: RDResult
     scores: dict[str, dict[str, Any]]
     baseline_assign: dict[str, list[int]]
-
-
-@contextmanager
-def one_thread():
-    """Run the block on one thread (torch's intra-op pool, BLAS and OpenMP), then restore.
-    Stage 5 is many small operations; on a shared 2-core machine two threads made the sweep
-    ten times and the baselines up to a hundred times more CPU-hungry (OpenMP waits;
-    benchmarks/bench_clustering.py), for little gain on a quiet one."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def sweep_settings(config: Config) -> FitSettings:

@@ -17,11 +17,11 @@ import logging
 from pathlib import Path
 
 from motif_discovery.clustering.outputs import prefix_dir, read_summary
-from motif_discovery.clustering.stage import one_thread
 from motif_discovery.data.prefixes import load_prefixes
 from motif_discovery.utils.config import Config
 from motif_discovery.utils.shard import shard_ids
 from motif_discovery.utils.stage import Stage, Unit, run_stage
+from motif_discovery.utils.threads import one_thread
 from motif_discovery.visualization.explorer_index import index_data
 from motif_discovery.visualization.explorer_inputs import PrefixInputs, check_stage5
 from motif_discovery.visualization.explorer_prefix import prefix_data
@@ -38,7 +38,8 @@ STAGE = Stage(
         "visualization",
         "visualization/assets/explorer.js",
         "visualization/assets/explorer.css",
-        "clustering",  # outputs, rd_objective; stage (one_thread) imports the whole of it
+        "clustering/outputs.py",
+        "clustering/rd_objective.py",
         "data/prefixes.py",
         "embedding/features.py",
         "utils",
