@@ -21,6 +21,9 @@ CLUSTERING_DIR = "5_gaussian_clustering"
 CENTRE_KEYS = ("assign", "prior", "mu_e", "mu_a", "mu_a_raw")
 
 
+CONFIG_FILES = "beta*_gamma*.*"  # files named by config_name or a beta path's name
+
+
 def config_name(beta: float, gamma: float) -> str:
     """File stem of one (beta, gamma) result (repr: distinct floats, distinct names)."""
     return f"beta{beta!r}_gamma{gamma!r}"

@@ -32,7 +32,7 @@ from motif_discovery.clustering.metrics import (
     partition_terms,
     score_partition,
 )
-from motif_discovery.clustering.outputs import config_name
+from motif_discovery.clustering.outputs import CONFIG_FILES, config_name
 from motif_discovery.clustering.rd_objective import ObjectiveTerms
 from motif_discovery.clustering.report import report
 from motif_discovery.clustering.result import RDResult
@@ -42,7 +42,7 @@ from motif_discovery.data.prefixes import load_prefixes
 from motif_discovery.embedding.features import FeatureSet, feature_paths, load_features
 from motif_discovery.utils.config import ClusteringConfig, Config
 from motif_discovery.utils.device import resolve_device, resolve_dtype
-from motif_discovery.utils.io import save_tensors, write_json
+from motif_discovery.utils.io import remove_stale, save_tensors, write_json
 from motif_discovery.utils.shard import shard_ids
 from motif_discovery.utils.stage import Stage, Unit, run_stage
 from motif_discovery.utils.threads import one_thread
@@ -206,21 +206,6 @@ def write_prefix(
     return written
 
 
-def remove_stale(out_dir: Path, written: list[Path]) -> None:
-    """Delete (and name in the log) the result files of configs or beta paths that an
-    earlier run wrote and this one did not."""
-    stale = sorted(set(out_dir.glob("beta*_gamma*.*")) - set(written))
-    if stale:
-        log.warning(
-            "%s: removing %d result file(s) no longer configured (grid or beta path): %s",
-            out_dir,
-            len(stale),
-            ", ".join(path.name for path in stale),
-        )
-    for path in stale:
-        path.unlink()
-
-
 def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> None:
     """Stage 5 over every prefix of the run (this shard), skipping unchanged ones."""
     device = resolve_device(config.run.device)
@@ -248,7 +233,7 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
             written = path_files + write_prefix(
                 out_dir, features, outcomes, clustering.K_clamp, path_rows
             )
-        remove_stale(out_dir, written)
+        remove_stale(out_dir, written, CONFIG_FILES)
         return written
 
     run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)

@@ -25,13 +25,13 @@ from tqdm import tqdm
 
 from motif_discovery.attribution.outputs import attribution_paths, load_attributions
 from motif_discovery.clustering.outputs import (
+    CONFIG_FILES,
     ConfigResult,
     config_name,
     eligible_results,
     grid_configs,
     prefix_dir,
 )
-from motif_discovery.clustering.stage import remove_stale
 from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
 from motif_discovery.embedding.features import FeatureSet, feature_paths, load_features
 from motif_discovery.graphs.activation_examples import ActivationIndex, PrefixSources
@@ -47,7 +47,7 @@ from motif_discovery.graphs.semantic_graph import (
 from motif_discovery.model.loading import load_tokenizer
 from motif_discovery.utils.config import Config, GraphsConfig
 from motif_discovery.utils.errors import InputError
-from motif_discovery.utils.io import save_tensors, write_json
+from motif_discovery.utils.io import remove_stale, save_tensors, write_json
 from motif_discovery.utils.stage import Stage, Unit, run_stage
 
 STAGE = Stage(
@@ -57,7 +57,6 @@ STAGE = Stage(
         "graphs",
         "attribution/outputs.py",
         "clustering/outputs.py",
-        "clustering/stage.py",
         "embedding/features.py",
         "model/loading.py",
         "model/paths.py",
@@ -269,7 +268,7 @@ def write_prefix(
     write_json(out_dir / "summary.json", {"prefix_id": prefix_id, "configs": rows})
     written.append(out_dir / "summary.json")
     heatmaps = [out_dir / f"{config_name(r['beta'], r['gamma'])}.png" for r, _ in graphs]
-    remove_stale(out_dir, written + heatmaps)
+    remove_stale(out_dir, written + heatmaps, CONFIG_FILES)
     return written
 
 

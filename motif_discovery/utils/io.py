@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from motif_discovery.utils.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 def _umask() -> int:
@@ -129,3 +132,18 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def remove_stale(folder: Path, written: Iterable[Path], pattern: str) -> None:
+    """Delete (and name in the log) the files of `folder` matching `pattern` that an earlier
+    run wrote and this one did not (results of configs no longer configured)."""
+    stale = sorted(set(folder.glob(pattern)) - set(written))
+    if stale:
+        log.warning(
+            "%s: removing %d result file(s) no longer configured: %s",
+            folder,
+            len(stale),
+            ", ".join(path.name for path in stale),
+        )
+    for path in stale:
+        path.unlink()

@@ -19,6 +19,7 @@ from pathlib import Path
 from motif_discovery.clustering.outputs import prefix_dir, read_summary
 from motif_discovery.data.prefixes import load_prefixes
 from motif_discovery.utils.config import Config
+from motif_discovery.utils.io import remove_stale
 from motif_discovery.utils.shard import shard_ids
 from motif_discovery.utils.stage import Stage, Unit, run_stage
 from motif_discovery.utils.threads import one_thread
@@ -50,15 +51,6 @@ INDEX = "index.html"
 log = logging.getLogger(__name__)
 
 
-def remove_stale(folder: Path, written: list[Path]) -> None:
-    """Delete the PNGs of configs or paths an earlier run drew and this one did not."""
-    stale = sorted(set(folder.glob("*.png")) - set(written))
-    if stale:
-        log.warning("%s: removing %d stale PNG(s)", folder, len(stale))
-    for path in stale:
-        path.unlink()
-
-
 def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> Path:
     """Stage 8 over this shard's prefixes, then the index; returns the index's path."""
     check_stage5(run_dir)
@@ -78,7 +70,7 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         with one_thread():
             data, pngs = prefix_data(config, run_dir, inputs[prefix_id], text, png_dir)
         page = write_page(out_dir / prefix_page_name(prefix_id), f"{prefix_id} · motifs", data)
-        remove_stale(png_dir, pngs)
+        remove_stale(png_dir, pngs, "*.png")
         return [*pngs, page]
 
     plotly_js = write_plotly_js(out_dir)

@@ -188,7 +188,9 @@ def test_a_smaller_grid_says_which_earlier_results_it_removes(crossed, tmp_path,
     import logging
 
     from motif_discovery.clustering import stage
+    from motif_discovery.clustering.outputs import CONFIG_FILES
     from motif_discovery.utils.config import load_config
+    from motif_discovery.utils.io import remove_stale
 
     config = load_config(
         overrides=["clustering.beta=1.0", "clustering.gamma=0.5", 'clustering.baselines=["Single"]']
@@ -197,9 +199,9 @@ def test_a_smaller_grid_says_which_earlier_results_it_removes(crossed, tmp_path,
     outcomes = stage.cluster_features(crossed, config.clustering, settings, "cpu", torch.float32)
     stale = tmp_path / f"{stage.config_name(2.0, 0.5)}.json"
     stale.write_text("{}")
-    with caplog.at_level(logging.WARNING, logger=stage.__name__):
+    with caplog.at_level(logging.WARNING, logger=remove_stale.__module__):
         written = stage.write_prefix(tmp_path, crossed, outcomes, K_clamp=10)
-        stage.remove_stale(tmp_path, written)
+        remove_stale(tmp_path, written, CONFIG_FILES)
     assert not stale.exists() and stale not in written
     assert stale.name in caplog.text and "removing 1 result file" in caplog.text
 

@@ -44,6 +44,7 @@ def imported_modules(start: Path) -> set[Path]:
 @pytest.mark.parametrize(
     "module",
     [
+        "motif_discovery.graphs.stage",
         "motif_discovery.validation.graph_stage",
         "motif_discovery.validation.steering_stage",
         "motif_discovery.visualization.stage",
