@@ -7,6 +7,9 @@ seeds the n children of a request with seed + child index, so no two samples sha
 seed), the stop characters as stop strings kept in the output. The ids come back uncut:
 stop.StopRule.cut applies the same rule as for the hf backend (a forced first token that is
 a stop token is cut there too).
+
+The engine's settings come from `sampling.vllm` (share of GPU memory, context length,
+tensor parallelism, eager mode); its dtype is `model.dtype`.
 """
 
 from __future__ import annotations
@@ -16,15 +19,29 @@ from collections.abc import Sequence
 from motif_discovery.model.paths import resolve_name
 from motif_discovery.sampling.backend import SEED_BITS
 from motif_discovery.sampling.stop import StopRule
-from motif_discovery.utils.config import ModelConfig, SamplingConfig
+from motif_discovery.utils.config import ModelConfig, SamplingConfig, VllmConfig
+from motif_discovery.utils.errors import InputError
 
-GPU_MEMORY_UTILIZATION = 0.5  # vLLM's share of the GPU; the scoring model (hf) needs the rest
 VLLM_DTYPES = {
     "auto": "bfloat16",
     "float32": "float32",
     "bfloat16": "bfloat16",
     "float16": "float16",
 }
+
+
+def engine_length(settings: VllmConfig, needed: int) -> int:
+    """vLLM's max_model_len: `sampling.vllm.max_model_len`, else `needed` (the longest
+    sequence stage 2 builds); a configured length below `needed` is an error."""
+    if settings.max_model_len is None:
+        return needed
+    if settings.max_model_len < needed:
+        raise InputError(
+            f"sampling.vllm.max_model_len: {settings.max_model_len} is below the {needed} "
+            "tokens stage 2 needs (prefix context + sampling.max_new_tokens); raise it or "
+            "set it to null"
+        )
+    return settings.max_model_len
 
 
 class VllmSampler:
@@ -40,6 +57,7 @@ class VllmSampler:
         max_model_len: int,
         seed: int,
     ):
+        length = engine_length(settings.vllm, max_model_len)
         from vllm import LLM
 
         self.settings = settings
@@ -48,8 +66,10 @@ class VllmSampler:
             model=resolve_name(model.name),
             dtype=VLLM_DTYPES[model.dtype],
             seed=seed,
-            max_model_len=max_model_len,
-            gpu_memory_utilization=GPU_MEMORY_UTILIZATION,
+            max_model_len=length,
+            gpu_memory_utilization=settings.vllm.gpu_memory_utilization,
+            tensor_parallel_size=settings.vllm.tensor_parallel_size,
+            enforce_eager=settings.vllm.enforce_eager,
         )
 
     def _eos_appended(self, completion) -> list[int]:

@@ -79,7 +79,7 @@ class DataConfig:
     max_words: int | None = _field(_positive_int_or_null, "must be >= 1 (or null)")
     datasets: list[str] | None
     prompt_format: Literal["raw", "chat"]
-    labeler: Literal["toy_world"] | None
+    labeler: Literal["toy_world", "answers"] | None
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,16 @@ class ModelConfig:
     bos_stand_in: str | None
     dtype: Literal["auto", "float32", "bfloat16", "float16"]
     max_context: int | None = _field(_positive_int_or_null, "must be >= 1 (or null)")
+
+
+@dataclass(frozen=True)
+class VllmConfig:
+    """Stage 2's vLLM engine (sampling.backend = vllm); speed and memory only."""
+
+    gpu_memory_utilization: float = _field(_open_unit_interval_right, "must be in (0, 1]")
+    max_model_len: int | None = _field(_positive_int_or_null, "must be >= 1 (or null)")
+    tensor_parallel_size: int = _field(_at_least_one, "must be >= 1")
+    enforce_eager: bool
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,7 @@ class SamplingConfig:
     n: int = _field(_at_least_one, "must be >= 1")
     first_token_min_prob: float = _field(_unit_interval, "must be in [0, 1]")
     stop: list[str] = _field(lambda v: len(v) > 0, "must be a non-empty string")
+    vllm: VllmConfig
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,33 @@ class VisualizationConfig:
     dpi: int = _field(_at_least_one, "must be >= 1")
 
 
+def _non_negative(v: int) -> bool:
+    return v >= 0
+
+
+def _positive_or_null(v: float | None) -> bool:
+    return v is None or v > 0
+
+
+@dataclass(frozen=True)
+class SlurmConfig:
+    """The SLURM jobs of `run_pipeline.sh --slurm N` (docs/cluster.md); no stage reads it."""
+
+    partition: str | None
+    gpus_per_task: int = _field(_non_negative, "must be >= 0")
+    cpus_per_task: int = _field(_at_least_one, "must be >= 1")
+    mem_gb: float | None = _field(_positive_or_null, "must be > 0 (or null)")
+    time_min: int = _field(_at_least_one, "must be >= 1")
+    array_parallelism: int = _field(_at_least_one, "must be >= 1")
+    setup: list[str]
+    sbatch_options: list[str] = field(
+        metadata={
+            "check": lambda v: "=" in v and not v.startswith("-"),
+            "rule": "must be KEY=VALUE without dashes, e.g. account=myproject",
+        }
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole pipeline configuration."""
@@ -226,6 +264,7 @@ class Config:
     validation: ValidationConfig
     visualization: VisualizationConfig
     compat: CompatConfig
+    slurm: SlurmConfig
 
     def section(self, name: str) -> Any:
         """One top-level section by name."""

@@ -7,8 +7,11 @@ import sys
 import types
 from dataclasses import dataclass, field
 
+import pytest
+
 from motif_discovery.sampling.stop import Draw, StopRule
 from motif_discovery.sampling.vllm_backend import VllmSampler
+from motif_discovery.utils.errors import InputError
 from tests.sampling.conftest import small_config
 
 EOS, DOT, FISH, WOOL = 1, 30, 36, 50
@@ -44,10 +47,17 @@ class StandIn:
         return outputs
 
 
-def stand_in_vllm(monkeypatch) -> StandIn:
+def stand_in_vllm(monkeypatch, engine_args: dict | None = None) -> StandIn:
+    """A stand-in `vllm` module whose LLM records its keyword arguments in `engine_args`."""
     engine = StandIn()
     module = types.ModuleType("vllm")
-    module.LLM = lambda **kwargs: engine
+
+    def llm(**kwargs):
+        if engine_args is not None:
+            engine_args.update(kwargs)
+        return engine
+
+    module.LLM = llm
     module.SamplingParams = lambda **kwargs: kwargs
     module.TokensPrompt = lambda **kwargs: kwargs
     monkeypatch.setitem(sys.modules, "vllm", module)
@@ -82,3 +92,36 @@ def test_requests_group_first_tokens_and_outputs_return_in_place(monkeypatch, to
         Draw((FISH, DOT), None),
         Draw((42, FISH), EOS),
     ]
+
+
+def test_engine_takes_the_configured_vllm_settings(monkeypatch, toy):
+    _, tokenizer = toy
+    engine_args: dict = {}
+    stand_in_vllm(monkeypatch, engine_args)
+    config = small_config(
+        "sampling.vllm.gpu_memory_utilization=0.8",
+        "sampling.vllm.max_model_len=128",
+        "sampling.vllm.tensor_parallel_size=2",
+        "sampling.vllm.enforce_eager=true",
+        "model.dtype=float16",
+    )
+    VllmSampler(config.model, config.sampling, StopRule(tokenizer, ["."], {EOS}), 64, seed=3)
+    assert engine_args["gpu_memory_utilization"] == 0.8
+    assert engine_args["max_model_len"] == 128
+    assert engine_args["tensor_parallel_size"] == 2
+    assert engine_args["enforce_eager"] is True
+    assert engine_args["dtype"] == "float16" and engine_args["seed"] == 3
+
+
+def test_engine_length_defaults_to_the_stage_limit_and_refuses_a_shorter_one(monkeypatch, toy):
+    _, tokenizer = toy
+    engine_args: dict = {}
+    stand_in_vllm(monkeypatch, engine_args)
+    rule = StopRule(tokenizer, ["."], {EOS})
+    config = small_config()
+    VllmSampler(config.model, config.sampling, rule, 64, seed=0)
+    assert engine_args["max_model_len"] == 64
+    assert engine_args["gpu_memory_utilization"] == 0.5
+    short = small_config("sampling.vllm.max_model_len=32")
+    with pytest.raises(InputError, match=r"sampling\.vllm\.max_model_len: 32"):
+        VllmSampler(short.model, short.sampling, rule, 64, seed=0)
