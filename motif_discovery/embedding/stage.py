@@ -28,10 +28,10 @@ from sentence_transformers import SentenceTransformer
 from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
 from motif_discovery.embedding.attribution_view import centre_and_scale
 from motif_discovery.embedding.features import FeatureSet, save_features
-from motif_discovery.embedding.labels import encode, make_labeler
+from motif_discovery.embedding.labels import Labeler, encode, make_labeler
 from motif_discovery.embedding.semantic import continuation_embeddings, load_embedder
 from motif_discovery.sampling.records import read_continuations, records_path
-from motif_discovery.utils.config import Config
+from motif_discovery.utils.config import Config, EmbeddingConfig
 from motif_discovery.utils.device import resolve_device
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import load_tensors, read_json, sha256_file
@@ -132,10 +132,48 @@ def checked_inputs(
     return inputs
 
 
+def prefix_features(
+    embedder: SentenceTransformer,
+    embedding: EmbeddingConfig,
+    labeler: Labeler | None,
+    prefix_id: str,
+    prefix: str,
+    ids: list[str],
+    texts: list[str],
+    p: torch.Tensor,
+    a_raw: torch.Tensor,
+    where: tuple[str | Path, str | Path] | None = None,
+) -> FeatureSet:
+    """One prefix's stage-4 features from its texts, P_n and raw rows a_raw [N, d_a]:
+    e = the semantic view, (a, H_0, s) = centre_and_scale(a_raw, p), the labels.
+    `where`: (source of the texts, source of a_raw), named in an InputError."""
+    try:
+        e = continuation_embeddings(
+            embedder,
+            prefix,
+            texts,
+            continuation_ids=ids,
+            batch_size=embedding.batch_size,
+            max_length=embedding.max_length,
+        )
+    except InputError as err:
+        if where is None:
+            raise
+        raise InputError(f"{where[0]}: {err}") from err
+    try:
+        a, h_0, scale = centre_and_scale(a_raw, p)
+    except InputError as err:
+        if where is None:
+            raise
+        raise InputError(f"{where[1]}: {err}") from err
+    labels, label_names = encode(labeler(prefix, texts)) if labeler else ({}, {})
+    return FeatureSet(prefix_id, e, a, p, h_0, scale, ids, texts, labels, label_names)
+
+
 def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1") -> None:
     """Stage 4 over every prefix of the run (this shard), skipping unchanged ones."""
-    labeler, labeler_files = make_labeler(config)
     rows = {row["prefix_id"]: row for row in load_prefixes(run_dir)}
+    labeler, labeler_files = make_labeler(config, list(rows.values()), run_dir / PREFIXES_FILE)
     units = [
         Unit(prefix_id, (*input_paths(run_dir, prefix_id), *labeler_files), {"prefix": row})
         for prefix_id, row in rows.items()
@@ -153,23 +191,18 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         samples, tensor_path, _ = input_paths(run_dir, prefix_id)
         prefix, ids, texts, p = inputs[prefix_id]
         a_raw = read_attributions(tensor_path, len(ids))
-        try:
-            e = continuation_embeddings(
-                embedder(),
-                prefix,
-                texts,
-                continuation_ids=ids,
-                batch_size=config.embedding.batch_size,
-                max_length=config.embedding.max_length,
-            )
-        except InputError as err:
-            raise InputError(f"{samples}: {err}") from err
-        try:
-            a, h_0, scale = centre_and_scale(a_raw, p)
-        except InputError as err:
-            raise InputError(f"{tensor_path}: {err}") from err
-        labels, label_names = encode(labeler(prefix, texts)) if labeler else ({}, {})
-        features = FeatureSet(prefix_id, e, a, p, h_0, scale, ids, texts, labels, label_names)
+        features = prefix_features(
+            embedder(),
+            config.embedding,
+            labeler,
+            prefix_id,
+            prefix,
+            ids,
+            texts,
+            p,
+            a_raw,
+            where=(samples, tensor_path),
+        )
         return list(save_features(run_dir / STAGE.name, features))
 
     run_stage(STAGE, config, run_dir, units, process, force=force, shard=shard)
