@@ -7,12 +7,19 @@ continuation n's name.
 
 `toy_world`: toy_world/labels.label with the world of `<folder of data.clozes>/world.json`;
 kinds "family", "semantic" and "mechanism".
+
+`answers`: the prefix row's 'answers' (a non-empty list of alias strings, e.g. PopQA's
+possible_answers); kind "correct": "correct" when the continuation contains an alias, else
+"wrong" (alias_match).
 """
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from motif_discovery.model.paths import local_path
 from motif_discovery.toy_world.grammar import World, load_world
@@ -21,8 +28,11 @@ from motif_discovery.utils.config import Config
 from motif_discovery.utils.errors import InputError
 
 TOY_WORLD_KINDS = ("family", "semantic", "mechanism")
+CORRECT_KIND, CORRECT_NAME, WRONG_NAME = "correct", "correct", "wrong"
+ARTICLES = re.compile(r"\b(a|an|the)\b")
+PUNCTUATION = str.maketrans({c: " " for c in string.punctuation})
 
-Labeler = Callable[[str, list[str]], dict[str, list[str]]]
+Labeler = Callable[[str, list[str]], dict[str, list[str]]]  # (prefix text, texts)
 
 
 def encode(names: dict[str, list[str]]) -> tuple[dict[str, list[int]], dict[str, list[str]]]:
@@ -36,14 +46,14 @@ def encode(names: dict[str, list[str]]) -> tuple[dict[str, list[int]], dict[str,
     return labels, label_names
 
 
-def world_path(config: Config) -> Path:
-    """`world.json` beside the cloze file data.clozes; missing is an InputError."""
-    clozes = local_path(config.data.clozes)
-    path = (clozes.parent if clozes is not None else Path(config.data.clozes).parent) / "world.json"
+def world_path(clozes: str) -> Path:
+    """`world.json` beside the cloze file `clozes` (data.clozes); missing is an InputError."""
+    local = local_path(clozes)
+    path = (local.parent if local is not None else Path(clozes).parent) / "world.json"
     if not path.is_file():
         raise InputError(
             f"data.labeler: 'toy_world' needs {path} (the world beside data.clozes "
-            f"{config.data.clozes!r})"
+            f"{clozes!r})"
         )
     return path
 
@@ -58,9 +68,61 @@ def toy_world_labeler(world: World) -> Labeler:
     return labeler
 
 
-def make_labeler(config: Config) -> tuple[Labeler | None, tuple[Path, ...]]:
-    """(the labeler data.labeler names or None, the files it reads)."""
+def normalize_answer(text: str) -> list[str]:
+    """Words of `text` lower-cased, with punctuation and the articles a, an, the removed."""
+    return ARTICLES.sub(" ", text.lower().translate(PUNCTUATION)).split()
+
+
+def alias_match(text: str, aliases: list[str]) -> bool:
+    """True when some alias's normalized words occur as consecutive whole words of the
+    normalized `text` (an alias normalizing to nothing never matches)."""
+    words = normalize_answer(text)
+    for alias in aliases:
+        target = normalize_answer(alias)
+        k = len(target)
+        if k and any(words[i : i + k] == target for i in range(len(words) - k + 1)):
+            return True
+    return False
+
+
+def answers_labeler(rows: list[dict[str, Any]], path: Path) -> Labeler:
+    """Correctness of each continuation: an alias of its prefix row's 'answers' in it.
+    Every row needs 'answers', a non-empty list of non-empty strings, and rows sharing a
+    text must share their answers (the labeler is called with the prefix text)."""
+    answers: dict[str, list[str]] = {}
+    for lineno, row in enumerate(rows, start=1):
+        found = row.get("answers")
+        if (
+            not isinstance(found, list)
+            or not found
+            or not all(isinstance(a, str) and a.strip() for a in found)
+        ):
+            raise InputError(
+                f"{path}: row {lineno}: data.labeler 'answers' needs 'answers' as a non-empty "
+                f"list of strings, got {found!r}"
+            )
+        if answers.setdefault(row.get("text"), found) != found:
+            raise InputError(
+                f"{path}: row {lineno}: text {row.get('text')!r} appears with two answer lists"
+            )
+
+    def labeler(prefix: str, texts: list[str]) -> dict[str, list[str]]:
+        aliases = answers[prefix]
+        return {
+            CORRECT_KIND: [CORRECT_NAME if alias_match(t, aliases) else WRONG_NAME for t in texts]
+        }
+
+    return labeler
+
+
+def make_labeler(
+    config: Config, rows: list[dict[str, Any]], rows_path: Path
+) -> tuple[Labeler | None, tuple[Path, ...]]:
+    """(the labeler data.labeler names or None, the files it reads); `rows` (prefixes.jsonl,
+    at `rows_path`) are checked for what the labeler needs."""
     if config.data.labeler is None:
         return None, ()
-    path = world_path(config)
+    if config.data.labeler == "answers":
+        return answers_labeler(rows, rows_path), ()
+    path = world_path(config.data.clozes)
     return toy_world_labeler(load_world(path)), (path,)
