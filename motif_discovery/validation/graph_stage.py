@@ -294,8 +294,9 @@ def run(config: Config, run_dir: Path, *, force: bool = False, shard: str = "0/1
         if not models:
             device = resolve_device(config.run.device)
             model = load_model(config.model, device)
-            check_steerable(model)
-            models.extend([model, load_transcoders(config.model, device, model.dtype)])
+            transcoders = load_transcoders(config.model, device, model.dtype)
+            check_steerable(transcoders)
+            models.extend([model, transcoders])
         path = output_path(run_dir, prefix_id)
         write_json(path, validate_prefix(run_dir, prefix_id, config, models))
         return [path]

@@ -24,9 +24,8 @@ from transformers import PreTrainedModel
 
 from motif_discovery.attribution.frozen import centred
 from motif_discovery.attribution.targets import TargetRow
-from motif_discovery.model.hooks import MlpHook, mlp_hooks
+from motif_discovery.model.hooks import MlpHook, check_hook_points, mlp_hooks
 from motif_discovery.model.transcoders import Transcoders
-from motif_discovery.utils.errors import InputError
 
 PAD_ID = 0  # any id: right padding is never attended to by the positions read
 
@@ -90,23 +89,18 @@ def steering_hook(transcoders: Transcoders, plan: dict[int, LayerPlan]) -> MlpHo
     return hook
 
 
-def check_steerable(model: PreTrainedModel) -> None:
-    """Steering (7c) adds to, and replacement (7a) swaps, the MLP module's output, which
-    must be what the transcoders reconstruct: models with a norm after the MLP (Gemma 2/3)
-    are refused."""
-    if hasattr(model.model.layers[0], "post_feedforward_layernorm"):
-        raise InputError(
-            f"model.name: {type(model).__name__} normalises the MLP output "
-            "(post_feedforward_layernorm); steering or replacing the MLP output by the "
-            "transcoders is not supported for it"
-        )
+def check_steerable(transcoders: Transcoders) -> None:
+    """Steering (7c) adds to, and replacement (7a) swaps, what mlp_hooks hooks (the MLP
+    input, and the MLP output after the post-MLP norm where there is one, as in Gemma 2/3):
+    the transcoders must read and write there."""
+    check_hook_points(transcoders.layers.feature_input_hook, transcoders.layers.feature_output_hook)
 
 
 class Steerer:
     """Batched steered forwards of one model with its transcoders; counts forward passes."""
 
     def __init__(self, model: PreTrainedModel, transcoders: Transcoders, batch_size: int):
-        check_steerable(model)
+        check_steerable(transcoders)
         self.model = model
         self.transcoders = transcoders
         self.batch_size = batch_size

@@ -6,6 +6,7 @@ import itertools
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -195,25 +196,16 @@ def test_a_stage_5_result_without_ids_is_named(run_dir):
     assert_nothing_written(run_dir)
 
 
-class PostNormModel(torch.nn.Module):
-    """A module tree shaped like Gemma 2/3's: a norm after each decoder layer's MLP."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        layer = torch.nn.Module()
-        layer.mlp = torch.nn.Linear(4, 4)
-        layer.post_feedforward_layernorm = torch.nn.LayerNorm(4)
-        self.model = torch.nn.Module()
-        self.model.layers = torch.nn.ModuleList([layer])
-
-
-def test_a_model_that_normalises_the_mlp_output_is_refused(run_dir, monkeypatch):
-    def no_transcoders(*args, **kwargs):
-        raise AssertionError("transcoders loaded for a refused model")
-
-    monkeypatch.setattr(graph_stage, "load_model", lambda *args, **kwargs: PostNormModel())
-    monkeypatch.setattr(graph_stage, "load_transcoders", no_transcoders)
-    with pytest.raises(InputError, match="post_feedforward_layernorm"):
+def test_transcoders_that_read_elsewhere_are_refused(run_dir, monkeypatch):
+    hooked = SimpleNamespace(
+        feature_input_hook="hook_resid_mid", feature_output_hook="hook_mlp_out"
+    )
+    model = SimpleNamespace(dtype=torch.float32)
+    monkeypatch.setattr(graph_stage, "load_model", lambda *args, **kwargs: model)
+    monkeypatch.setattr(
+        graph_stage, "load_transcoders", lambda *args, **kwargs: SimpleNamespace(layers=hooked)
+    )
+    with pytest.raises(InputError, match="read at 'hook_resid_mid'"):
         stage(run_dir)
     assert not list((run_dir / "7_validation").rglob("*.json"))
 

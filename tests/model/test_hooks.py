@@ -1,0 +1,123 @@
+"""mlp_hooks on a tiny random Gemma 3 text model (a norm after each MLP) and on the toy
+world's Qwen3: the hook sees the MLP's input and exactly the tensor the layer adds to the
+residual stream, checked against hidden states and a manual computation of the layer."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+from motif_discovery.model.hooks import check_hook_points, decoder_layers, mlp_hooks
+from motif_discovery.utils.errors import InputError
+from tests.toy_run import REPO
+
+N_LAYERS = 3
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_thread):
+    yield
+
+
+@pytest.fixture(scope="module")
+def gemma() -> Gemma3ForCausalLM:
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=N_LAYERS,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        sliding_window=4,
+        max_position_embeddings=64,
+        attn_implementation="eager",
+    )
+    model = Gemma3ForCausalLM(config).eval()
+    with torch.no_grad():  # random norm weights (zero-initialised ones would hide a mix-up)
+        for name, param in model.named_parameters():
+            if "norm" in name:
+                param.normal_(0.0, 0.5)
+    return model
+
+
+def qwen3():
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(REPO / "data/toy_world/model").eval()
+
+
+IDS = torch.tensor([[2, 5, 9, 11, 3, 7, 8, 21, 30, 4]])
+
+
+def resid_mid(model, ids: torch.Tensor) -> dict[int, torch.Tensor]:
+    """Each layer's residual stream before the MLP block, as the input of the norm that
+    opens it (circuit-tracer's hook_resid_mid)."""
+    captured = {}
+    handles = []
+    for layer, decoder in enumerate(decoder_layers(model)):
+        opener = getattr(decoder, "pre_feedforward_layernorm", decoder.post_attention_layernorm)
+        hook = (lambda i: lambda _m, args: captured.__setitem__(i, args[0]))(layer)
+        handles.append(opener.register_forward_pre_hook(hook))
+    with torch.no_grad():
+        model(input_ids=ids)
+    for handle in handles:
+        handle.remove()
+    return captured
+
+
+@pytest.mark.parametrize("which", ["gemma3", "qwen3"])
+def test_the_hook_sees_the_mlp_input_and_what_the_layer_adds(which, gemma):
+    model = gemma if which == "gemma3" else qwen3()
+    seen = {}
+
+    def record(layer, read, write):
+        seen[layer] = (read.clone(), write.clone())
+
+    with torch.no_grad(), mlp_hooks(model, record):
+        hidden = model(input_ids=IDS, output_hidden_states=True).hidden_states
+    mids = resid_mid(model, IDS)
+    layers = decoder_layers(model)
+    assert sorted(seen) == list(range(len(layers)))
+    for layer, decoder in enumerate(layers):
+        read, write = seen[layer]
+        norm = getattr(decoder, "pre_feedforward_layernorm", decoder.post_attention_layernorm)
+        with torch.no_grad():
+            torch.testing.assert_close(read, norm(mids[layer]))
+            manual = decoder.mlp(read)
+            if which == "gemma3":
+                manual = decoder.post_feedforward_layernorm(manual)
+            torch.testing.assert_close(write, manual)
+        if layer + 1 < len(layers):  # the last hidden state has the final norm applied
+            torch.testing.assert_close(mids[layer] + write, hidden[layer + 1])
+
+
+@pytest.mark.parametrize("which", ["gemma3", "qwen3"])
+def test_a_returned_tensor_is_what_the_layer_adds(which, gemma):
+    model = gemma if which == "gemma3" else qwen3()
+    with torch.no_grad():
+        clean = model(input_ids=IDS, output_hidden_states=True).hidden_states
+    delta = torch.randn(clean[0].shape[-1], generator=torch.Generator().manual_seed(1))
+
+    def shift(layer, _read, write):
+        return write + delta if layer == 0 else None
+
+    with torch.no_grad(), mlp_hooks(model, shift):
+        steered = model(input_ids=IDS, output_hidden_states=True).hidden_states
+    torch.testing.assert_close(steered[1], clean[1] + delta)
+    with torch.no_grad():  # and the hooks are gone after the block
+        again = model(input_ids=IDS, output_hidden_states=True).hidden_states
+    torch.testing.assert_close(again[-1], clean[-1])
+
+
+def test_transcoders_must_read_and_write_where_the_hooks_are():
+    check_hook_points("mlp.hook_in", "hook_mlp_out")
+    check_hook_points("mlp.hook_in", "mlp.hook_out")
+    with pytest.raises(
+        InputError, match=r"model\.transcoders: they read at 'ln2\.hook_normalized'"
+    ):
+        check_hook_points("ln2.hook_normalized", "hook_mlp_out")
+    with pytest.raises(InputError, match="write at 'hook_resid_post'"):
+        check_hook_points("mlp.hook_in", "hook_resid_post")
