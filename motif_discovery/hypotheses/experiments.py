@@ -1,12 +1,14 @@
-"""All three experiments on one run directory, optionally after the pipeline (stages 1-7),
-and the closing summary table."""
+"""All three experiments on one run directory, optionally after the pipeline (stages 1-7)
+(PopQA: after writing its questions as clozes), and the closing summary table."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 from motif_discovery.hypotheses import causal, detection, orthogonality
+from motif_discovery.hypotheses.popqa import read_popqa, write_clozes
 from motif_discovery.pipeline import main as pipeline_main
 from motif_discovery.utils.errors import InputError
 
@@ -61,3 +63,28 @@ def run_all(run_dir: Path) -> tuple[dict, dict, dict | None]:
     if h3 is None:
         log.warning("%s: no stage 7c output, H3 skipped", steered)
     return h1, h2, h3
+
+
+def run_popqa(
+    popqa: Path,
+    config: str,
+    run_dir: Path,
+    *,
+    limit: int | None,
+    seed: int | None,
+    overrides: list[str],
+    last: int = 7,
+) -> tuple[dict, dict, dict | None]:
+    """PopQA end to end: its questions as `<run_dir>/popqa_clozes.jsonl`, the pipeline
+    (stages 1-`last`) over them with data.labeler 'answers' (stage 1 draws `limit` of them
+    with `seed`), then H1-H3 with alias-match correctness."""
+    run_dir = Path(run_dir)
+    clozes = write_clozes(read_popqa(popqa), run_dir / "popqa_clozes.jsonl")
+    sets = [f"data.clozes={json.dumps(str(clozes.resolve()))}", 'data.labeler="answers"']
+    sets += ['data.source="clozes"', "data.datasets=null"]
+    if limit is not None:
+        sets.append(f"data.n_prefixes={limit}")
+    if seed is not None:
+        sets.append(f"data.seed={seed}")
+    run_pipeline(config, run_dir, [*sets, *overrides], last)
+    return run_all(run_dir)
