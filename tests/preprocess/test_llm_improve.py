@@ -83,3 +83,11 @@ def test_clean_and_templates():
     assert Rewriting("{text} {x} {answer}", 5).prompt("a", "b") == "a {x} b"
     with pytest.raises(InputError, match=r"missing the placeholder\(s\) \['\{answer\}'\]"):
         Rewriting("only {text}", 60)
+
+
+def test_chat_format_without_chat_template_exits_2_before_writing(tmp_path, capsys, one_thread):
+    out = tmp_path / "rewritten.jsonl"
+    args = [str(SOURCE), str(out), "--model", str(MODEL), "--device", "cpu", "--backend", "hf"]
+    assert run_script("llm_improve_clozes", *args) == 2  # --format chat is the default
+    assert "no chat template" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "rewritten.report.json").exists()
