@@ -31,6 +31,7 @@ and listed under `without_answers`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,18 @@ from motif_discovery.utils.io import read_jsonl_numbered, read_text
 
 DATASET = "ambigqa"
 TYPES = ("singleAnswer", "multipleQAs")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One AmbigQA question: its id, text, answers, (sub-question, answers) pairs, and
+    whether an annotator found it ambiguous (wrote multipleQAs)."""
+
+    qid: str
+    text: str
+    answers: list[str]
+    subs: list[tuple[str, list[str]]]
+    ambiguous: bool
 
 
 def read_json_array(path: Path, text: str) -> list[tuple[int, Any]]:
@@ -99,11 +112,9 @@ def unique(items: list[str]) -> list[str]:
     return list(seen.values())
 
 
-def parse_question(
-    where: str, record: Any
-) -> tuple[str, str, list[str], list[tuple[str, list[str]]], bool]:
-    """(id, question, answers, [(sub-question, answers)], ambiguous) of one AmbigQA object;
-    structural problems are InputErrors naming `where` (file:line) and the key."""
+def parse_question(where: str, record: Any) -> Question:
+    """The Question of one AmbigQA object; structural problems are InputErrors naming
+    `where` (file:line) and the key."""
     if not isinstance(record, dict):
         raise InputError(f"{where}: expected a JSON object, got {type(record).__name__}")
     qid, question = record.get("id"), record.get("question")
@@ -139,7 +150,7 @@ def parse_question(
             old = subs.setdefault(text.casefold(), (text, []))
             old[1].extend(sub_answers)
     merged = [(text, unique(a)) for text, a in subs.values()]
-    return qid, collapse_whitespace(question), unique(answers), merged, ambiguous
+    return Question(qid, collapse_whitespace(question), unique(answers), merged, ambiguous)
 
 
 def question_rows(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -147,45 +158,38 @@ def question_rows(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any
     kind, records = read_records(path)
     parsed = [(line, parse_question(f"{path}:{line}", record)) for line, record in records]
     first: dict[str, int] = {}
-    for line, (qid, *_) in parsed:
-        if qid in first:
-            raise InputError(f"{path}:{line}: id {qid!r} repeats line {first[qid]}")
-        first[qid] = line
+    for line, q in parsed:
+        if q.qid in first:
+            raise InputError(f"{path}:{line}: id {q.qid!r} repeats line {first[q.qid]}")
+        first[q.qid] = line
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     without: list[dict[str, Any]] = []
-    for line, (qid, question, answers, subs, ambiguous) in parsed:
-        if not question:
-            skipped.append({"line": line, "id": qid, "reason": "empty_question"})
+    for line, q in parsed:
+        if not q.text:
+            skipped.append({"line": line, "id": q.qid, "reason": "empty_question"})
             continue
-        if not answers:
-            without.append({"line": line, "id": qid})
-        rows.append(
-            {
-                "id": qid,
-                "text": question,
-                "answers": answers,
-                "dataset": DATASET,
-                "ambiguous": ambiguous,
-            }
-        )
+        if not q.answers:
+            without.append({"line": line, "id": q.qid})
+        row = {"id": q.qid, "text": q.text, "answers": q.answers, "dataset": DATASET}
+        rows.append({**row, "ambiguous": q.ambiguous})
         k = 0
-        for text, sub_answers in subs:
-            reason = "empty_question" if not text else "no_answer" if not sub_answers else None
+        for text, answers in q.subs:
+            reason = "empty_question" if not text else "no_answer" if not answers else None
             if reason is not None:
-                skipped.append({"line": line, "id": qid, "sub_question": text, "reason": reason})
+                skipped.append({"line": line, "id": q.qid, "sub_question": text, "reason": reason})
                 continue
             k += 1
-            sub_id = f"{qid}.{k}"
+            sub_id = f"{q.qid}.{k}"
             if sub_id in first:
                 raise InputError(f"{path}:{line}: sub-question id {sub_id!r} is also a question id")
-            row = {"id": sub_id, "text": text, "answers": sub_answers, "dataset": DATASET}
-            rows.append({**row, "parent": qid})
+            row = {"id": sub_id, "text": text, "answers": answers, "dataset": DATASET}
+            rows.append({**row, "parent": q.qid})
     report = {
         "input": str(path),
         "format": kind,
         "n_questions": len(parsed),
-        "n_ambiguous": sum(p[4] for _, p in parsed),
+        "n_ambiguous": sum(q.ambiguous for _, q in parsed),
         "n_rows": len(rows),
         "n_sub_questions": sum("parent" in r for r in rows),
         "skipped": skipped,

@@ -35,7 +35,6 @@ def greedy_text(prompt: str) -> str:
     return tokenizer.decode(out)
 
 
-@pytest.mark.slow
 def test_toy_model_smoke(tmp_path, one_thread):
     out = tmp_path / "rewritten.jsonl"
     args = [str(SOURCE), str(out), "--model", str(MODEL), "--format", "raw"]
