@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from motif_discovery.launch import slurm
 from motif_discovery.utils.cli import INTERRUPTED_EXIT, add_run_options
 from motif_discovery.utils.config import Config, load_config
 from motif_discovery.utils.errors import InputError
@@ -128,6 +129,7 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--only", type=int, metavar="N", help="run stage N alone (not with --from/--to)"
     )
+    slurm.add_slurm_options(out)
     return out
 
 
@@ -140,9 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config, args.set)
         parse_shard(args.shard)
         stages = select(stage_list(config), args.first, args.last, args.only)
+        slurm.check_options(args, config)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.slurm is not None:
+        return slurm.launch(args, config)
     run_dir = args.run_dir or config.run.run_dir
     passthrough = ["--config", args.config, "--run-dir", run_dir, "--shard", args.shard]
     for override in args.set:

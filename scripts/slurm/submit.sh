@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The pipeline as five chained sbatch jobs, without Python on the login node beyond
+# run_pipeline.sh's (the same phases as `run_pipeline.sh --slurm N`; docs/cluster.md):
+#   scripts/slurm/submit.sh N [sbatch options...] -- --config C.json --run-dir D [--set k=v ...]
+# stage 1 -> stages 2-4 as an N-task array -> stages 5-6 -> stage 7 as an N-task array ->
+# the gather (--from 7: summaries of 7 over all shards, then stage 8). Each job starts only
+# when the one before ended well (afterok); a failure cancels the later jobs
+# (--kill-on-invalid-dep). The sbatch options (e.g. --partition=gpu --gpus-per-node=1
+# --cpus-per-task=8 --time=04:00:00) apply to every job. Jobs run in the current directory
+# (relative paths in the config are relative to it); sbatch writes their logs there
+# (slurm-<job>.out, slurm-<array job>_<task>.out). Prints the five job ids, one a line.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+usage="usage: $0 N [sbatch options...] -- --config C.json [--run-dir D] [--set k=v ...]"
+[ $# -ge 1 ] && [[ $1 =~ ^[1-9][0-9]*$ ]] || { echo "$usage" >&2; exit 2; }
+n=$1
+shift
+options=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+  options+=("$1")
+  shift
+done
+[ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
+shift
+run=("$@")
+export MOTIF_REPO=$repo
+
+submit() { # submit AFTER [sbatch options] SCRIPT [driver arguments]: prints the job id
+  local after=$1
+  shift
+  local dependency=()
+  [ -z "$after" ] || dependency=(--dependency="afterok:$after" --kill-on-invalid-dep=yes)
+  local id
+  id=$(sbatch --parsable --export=ALL "${options[@]}" "${dependency[@]}" "$@")
+  echo "${id%%;*}"
+}
+
+j1=$(submit "" "$here/single.sbatch" --only 1 "${run[@]}")
+j2=$(submit "$j1" --array="0-$((n - 1))" "$here/array.sbatch" --from 2 --to 4 "${run[@]}")
+j3=$(submit "$j2" "$here/single.sbatch" --from 5 --to 6 "${run[@]}")
+j4=$(submit "$j3" --array="0-$((n - 1))" "$here/array.sbatch" --only 7 "${run[@]}")
+j5=$(submit "$j4" "$here/single.sbatch" --from 7 "${run[@]}")
+printf '%s\n' "$j1" "$j2" "$j3" "$j4" "$j5"
+echo "follow: squeue -j $j1,$j2,$j3,$j4,$j5 (a failed job cancels the later ones;" \
+  "resubmit the same command to resume)" >&2
