@@ -6,12 +6,14 @@ the template with {text} and {answer} filled in, as the model sees it under the 
 format (model/context.prefix_ids: `chat` through the chat template, `raw` as is, after the
 BOS). The rewrite is one draw of the project's sampler (sampling/backend.py: hf or vllm,
 the same Sampler protocol), seeded by sampling/backend.call_seed(run.seed, prefix id, 0),
-cut at the first newline or EOS (sampling/stop.StopRule with sampling.stop = a newline,
-whatever the config says), whitespace-collapsed and stripped of enclosing quotes. The defaults make it greedy: top_p = 1e-6 keeps only the most likely
-token at every step.
+which runs to EOS or max_new_tokens (sampling/stop.StopRule with no stop characters,
+whatever sampling.stop says, so a chat model's leading newline does not end it). The
+rewrite is the first non-blank line of what it wrote, whitespace-collapsed and stripped of
+enclosing quotes; it is finished when a newline or EOS follows it. The defaults make the
+draw greedy: top_p = 1e-6 keeps only the most likely token at every step.
 
-A rewrite is accepted unless (first reason that applies) it is `empty`, `unfinished` (it
-ran to max_new_tokens without a newline or EOS), `states_answer` (it contains one of the
+A rewrite is accepted unless (first reason that applies) it is `empty`, `unfinished` (no
+newline or EOS follows it within max_new_tokens), `states_answer` (it contains one of the
 row's answers as whole words, case-folded), `too_long` (more than max_words words) or
 `ends_sentence` (it ends with . ! or ?, so nothing is left for the answer). A row without
 an answer (`no_answer`) or whose prompt does not fit the model's context with
@@ -55,7 +57,6 @@ TEMPLATES = {"chat": CHAT_TEMPLATE, "raw": RAW_TEMPLATE}
 FIELDS = ("{text}", "{answer}")
 QUOTES = re.compile(r'^(["\'“‘])(.*)(["\'”’])$')
 SENTENCE_END = (".", "!", "?")
-STOP = "\n"
 
 
 @dataclass(frozen=True)
@@ -102,24 +103,32 @@ def rejection(
     return None
 
 
+def first_line(generated: str, eos: bool) -> tuple[str, bool]:
+    """(the first non-blank line of `generated`, whether a newline or EOS ends it)."""
+    lines = generated.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip():
+            return line, eos or i < len(lines) - 1
+    return "", eos
+
+
 def generate(
     models: Models, config: Config, prefix_id: str, context: list[int]
 ) -> tuple[str, bool]:
-    """(what the model wrote up to its first newline, whether a newline or EOS ended it)."""
+    """(what the model wrote, whether EOS ended it) after `context`: one seeded draw."""
     _, sampler, rule = models.get()
     seed = call_seed(config.run.seed, prefix_id, 0)
     draw = rule.cut(sampler.draw(context, [None], seed)[0])
-    generated = rule.text(context, draw.token_ids)
-    return generated.split(STOP, 1)[0], draw.eos_id is not None or STOP in generated
+    return rule.text(context, draw.token_ids), draw.eos_id is not None
 
 
 def rewrite_clozes(
     clozes: list[Cloze], path: str | Path, config: Config, rewriting: Rewriting
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(every row, rewritten or as it was; report) of the clozes read from `path`; the
-    config's sampling.stop is replaced by a newline."""
+    config's sampling.stop is ignored (generation runs to EOS or max_new_tokens)."""
     aliases = [answers(c.extra, f"{path}:{c.line}") for c in clozes]  # all checked first
-    config = replace(config, sampling=replace(config.sampling, stop=[STOP]))
+    config = replace(config, sampling=replace(config.sampling, stop=[]))
     backend = backend_name(config.sampling.backend)
     fmt = config.data.prompt_format
     tokenizer = load_tokenizer(config.model)
@@ -140,10 +149,11 @@ def rewrite_clozes(
                 n = len(context)
                 reason = ("prompt_too_long", f"{n} prompt + {n_new} new tokens > {limit}")
             else:
-                generated, finished = generate(models, config, cloze.prefix_id, context)
-                reason = rejection(clean(generated), finished, alias, rewriting.max_words)
+                generated, eos = generate(models, config, cloze.prefix_id, context)
+                rewrite, finished = first_line(generated, eos)
+                reason = rejection(clean(rewrite), finished, alias, rewriting.max_words)
         if reason is None:
-            after = clean(generated)
+            after = clean(rewrite)
             rows.append(out_row(cloze, after))
             rewritten.append({**where, "before": cloze.text, "after": after})
             continue

@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from motif_discovery.data.llm_rewrite import TEMPLATES, Rewriting, clean, rejection
+from motif_discovery.data.llm_rewrite import TEMPLATES, Rewriting, clean, first_line, rejection
 from motif_discovery.utils.errors import InputError
 from tests.preprocess.scripts import FIXTURES, REPO, run_script
 
@@ -70,6 +70,17 @@ def test_rejection_rules():
     assert rejection("The capital, Paris, is", True, ["Paris"], 10)[0] == "states_answer"
     assert rejection(ok, True, ["Paris"], 4)[0] == "too_long"
     assert rejection("The capital of France is known.", True, ["Paris"], 10)[0] == "ends_sentence"
+
+
+def test_first_line():
+    assert first_line("\n\n The capital of France is\nmore", False) == (
+        " The capital of France is",
+        True,
+    )
+    assert first_line(" The capital of", False) == (" The capital of", False)
+    assert first_line(" The capital of", True) == (" The capital of", True)
+    assert first_line("\n  \n", True) == ("", True)
+    assert first_line("", False) == ("", False)
 
 
 def test_clean_and_templates():
