@@ -8,7 +8,8 @@ Each stage is its own script (rerunnable alone); the driver passes the same
 `--config --run-dir --set --force --shard` to each and relies on the stages' manifest
 and done records to skip work that is unchanged. It streams each stage's messages and
 adds one line when it stops: a failure (exit code of the stage) or Ctrl-C (exit 130,
-after the stage has recorded "interrupted").
+after the stage has recorded "interrupted"). `--dry-run` validates the config and prints
+the plan (motif_discovery/plan) instead of running anything.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motif_discovery.launch import slurm
+from motif_discovery.plan.plan import print_plan
 from motif_discovery.utils.cli import INTERRUPTED_EXIT, add_run_options
 from motif_discovery.utils.config import Config, load_config
 from motif_discovery.utils.errors import InputError
@@ -129,6 +131,13 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--only", type=int, metavar="N", help="run stage N alone (not with --from/--to)"
     )
+    out.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate the config and print the plan (stages, artifacts, models, memory and "
+        "time estimates) without loading any model or running a stage",
+    )
+    out.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
     slurm.add_slurm_options(out)
     return out
 
@@ -142,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config, args.set)
         parse_shard(args.shard)
         stages = select(stage_list(config), args.first, args.last, args.only)
+        if args.json and not args.dry_run:
+            raise InputError("--json: only with --dry-run")
+        if args.dry_run:
+            return print_plan(config, stages, args.config, args.json)
         slurm.check_options(args, config)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,0 +1,173 @@
+"""`run_pipeline.sh --dry-run`: the plan of every config in configs/, printed without loading
+any model (checked in a fresh interpreter: no torch, no file of a model directory but its
+config.json); bad configs exit 2 naming the key; model sizes against a real parameter count
+and the published one; the real-model configs against circuit-tracer's list of transcoders."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from motif_discovery.pipeline import main, stage_list
+from motif_discovery.plan.sizes import KNOWN
+from motif_discovery.utils.config import load_config
+from tests.toy_run import REPO
+
+CONFIGS = sorted((REPO / "configs").glob("*.json"))
+REAL = [REPO / "configs" / "Qwen3_8B_config.json", REPO / "configs" / "gemma3_4b_config.json"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_thread):
+    yield
+
+
+def plan_of(capsys, *args: str) -> dict:
+    assert main([*args, "--dry-run", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_every_config_plans_every_stage(path, capsys):
+    assert main(["--config", str(path), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    names = [s.name for s in stage_list(load_config(path))]
+    for name in names:
+        assert f" {name}:" in text
+    plan = plan_of(capsys, "--config", str(path))
+    assert [s["name"] for s in plan["stages"]] == names
+    assert all(s["artifacts"] for s in plan["stages"])
+    timed = [s for s in plan["stages"] if s["seconds_per_prefix"] is not None]
+    for s in timed:
+        assert s["seconds_total"] == pytest.approx(s["seconds_per_prefix"] * plan["n_prefixes"])
+    assert plan["totals"]["seconds"] == pytest.approx(sum(s["seconds_total"] for s in timed))
+
+
+def test_stage_selection_is_respected(capsys):
+    config = str(REPO / "configs" / "toy_world.json")
+    plan = plan_of(capsys, "--config", config, "--from", "3", "--to", "5")
+    assert [s["number"] for s in plan["stages"]] == [3, 4, 5]
+    plan = plan_of(capsys, "--config", config, "--only", "7")
+    assert [s["name"] for s in plan["stages"]] == ["7a_graph_validation", "7c_steering"]
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import contextlib, io, json, sys
+    opened = []
+    sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
+    from motif_discovery.pipeline import main
+    for config in sys.argv[1:]:
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["--config", config, "--dry-run"]) == 0, config
+    heavy = [m for m in ("torch", "transformers", "vllm", "safetensors", "circuit_tracer")
+             if m in sys.modules]
+    print(json.dumps([heavy, opened]))
+    """
+)
+
+
+def test_the_dry_run_loads_no_model():
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *map(str, CONFIGS)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**env, "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    heavy, opened = json.loads(result.stdout.strip().splitlines()[-1])
+    assert heavy == []
+    model_dir = (REPO / "data" / "toy_world" / "model").resolve()
+    transcoders = (REPO / "data" / "toy_world" / "transcoders").resolve()
+    read = {p for p in opened if p.startswith((str(model_dir), str(transcoders)))}
+    assert read == {str(model_dir / "config.json"), str(transcoders / "transcoders.json")}
+
+
+def test_a_bad_config_exits_2_naming_the_key(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    default = REPO / "configs" / "default_config.json"
+    bad.write_text(
+        json.dumps({"extends": str(default), "sampling": {"vllm": {"gpu_memory_utilization": 1.5}}})
+    )
+    assert main(["--config", str(bad), "--dry-run"]) == 2
+    captured = capsys.readouterr()
+    assert "sampling.vllm.gpu_memory_utilization: 1.5 must be in (0, 1]" in captured.err
+    assert captured.out == ""
+    real = str(REAL[0])
+    assert main(["--config", real, "--dry-run", "--set", "model.dtpe=bfloat16"]) == 2
+    assert "model.dtpe: unknown key; did you mean model.dtype?" in capsys.readouterr().err
+    assert main(["--config", real, "--json"]) == 2
+    assert "--json: only with --dry-run" in capsys.readouterr().err
+
+
+def test_a_local_model_without_config_json_exits_2(tmp_path, capsys):
+    toy = str(REPO / "configs" / "toy_world.json")
+    setting = f"model.name={json.dumps(str(tmp_path))}"
+    assert main(["--config", toy, "--dry-run", "--set", setting]) == 2
+    assert f"model.name: {tmp_path} has no config.json" in capsys.readouterr().err
+
+
+def test_the_toy_model_size_is_its_parameter_count(capsys):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(REPO / "data" / "toy_world" / "model")
+    counted = sum(p.numel() for p in model.parameters())
+    plan = plan_of(capsys, "--config", str(REPO / "configs" / "toy_world.json"))
+    lm = plan["models"][0]
+    assert lm["params"] == counted
+    assert lm["dtype"] == "float32" and lm["memory_gb"] == pytest.approx(counted * 4 / 1e9)
+
+
+def test_qwen3_8b_size_is_the_published_one(capsys):
+    plan = plan_of(capsys, "--config", str(REAL[0]))
+    lm = plan["models"][0]
+    assert lm["params"] == KNOWN["Qwen/Qwen3-8B"].params
+    assert lm["params"] == pytest.approx(8.2e9, rel=0.01)  # the model card's 8.2B
+    assert lm["dtype"] == "bfloat16" and lm["memory_gb"] == pytest.approx(lm["params"] * 2 / 1e9)
+
+
+def test_an_unknown_hub_id_has_unknown_size(capsys):
+    real = str(REAL[0])
+    args = ["--config", real, "--set", 'model.name="someone/unknown-7b"', "--dry-run"]
+    assert main(args) == 0
+    assert "someone/unknown-7b: unknown size" in capsys.readouterr().out
+    plan = plan_of(capsys, *args[:-1])
+    assert plan["models"][0]["params"] is None
+    sampling = plan["stages"][1]
+    assert sampling["name"] == "2_branch_sampling" and sampling["seconds_per_prefix"] is None
+
+
+def circuit_tracer_readme() -> str:
+    return importlib.metadata.metadata("circuit-tracer").get_payload()
+
+
+@pytest.mark.parametrize("path", REAL, ids=[p.name for p in REAL])
+def test_real_configs_load_and_name_transcoders_circuit_tracer_lists(path):
+    config = load_config(path)
+    assert config.model.dtype == "bfloat16" and config.run.device == "cuda"
+    assert config.sampling.backend == "vllm"
+    assert config.embedding.model == "google/embeddinggemma-300m"
+    readme = circuit_tracer_readme()
+    assert importlib.metadata.version("circuit-tracer") == "0.5.0"
+    if config.model.name == "Qwen/Qwen3-8B":
+        # the README's table of supported transcoders links this repository for Qwen3-8B
+        assert f"huggingface.co/{config.model.transcoders})" in readme
+        assert config.model.bos_stand_in == "<|endoftext|>"
+        assert config.data.prompt_format == "chat"
+    else:
+        # no named preset for Gemma 3 in 0.5.0: the README loads google/gemma-3-4b-pt and names
+        # GemmaScope 2 sets by hub path, mwhanna/gemma-scope-2-<size>-pt/transcoder_all/<width>
+        assert f'"{config.model.name}"' in readme
+        example = re.search(r"mwhanna/gemma-scope-2-\d+b-pt/transcoder_all/width_\w+", readme)
+        assert example is not None
+        shape = r"mwhanna/gemma-scope-2-4b-pt/transcoder_all/width_\w+"
+        assert re.fullmatch(shape, config.model.transcoders)
+        assert config.model.bos_stand_in is None
