@@ -1,5 +1,5 @@
-"""mlp_hooks on a tiny random Gemma 3 text model (a norm after each MLP) and on the toy
-world's Qwen3: the hook sees the MLP's input and exactly the tensor the layer adds to the
+"""mlp_hooks on tiny random Gemma 3 models (a norm after each MLP; the text model and the
+multimodal wrapper google/gemma-3-4b-* load as) and on the toy world's Qwen3: the hook sees the MLP's input and exactly the tensor the layer adds to the
 residual stream, checked against hidden states and a manual computation of the layer."""
 
 from __future__ import annotations
@@ -43,6 +43,55 @@ def gemma() -> Gemma3ForCausalLM:
     return model
 
 
+@pytest.fixture(scope="module")
+def gemma_multimodal():
+    """The same shape wrapped as Gemma3ForConditionalGeneration (google/gemma-3-4b-*): the
+    decoder layers sit in model.model.language_model."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, SiglipVisionConfig
+
+    torch.manual_seed(0)
+    text = Gemma3TextConfig(
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=N_LAYERS,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        sliding_window=4,
+    )
+    vision = SiglipVisionConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=28,
+        patch_size=14,
+    )
+    config = Gemma3Config(
+        text_config=text,
+        vision_config=vision,
+        mm_tokens_per_image=4,
+        boi_token_index=61,
+        eoi_token_index=62,
+        image_token_index=63,
+    )
+    config._attn_implementation = "eager"
+    model = Gemma3ForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "norm" in name:
+                param.normal_(0.0, 0.5)
+    return model
+
+
+def pick(which: str, request):
+    """The model a parametrized test names."""
+    if which == "qwen3":
+        return qwen3()
+    return request.getfixturevalue("gemma" if which == "gemma3" else "gemma_multimodal")
+
+
 def qwen3():
     from transformers import AutoModelForCausalLM
 
@@ -68,9 +117,9 @@ def resid_mid(model, ids: torch.Tensor) -> dict[int, torch.Tensor]:
     return captured
 
 
-@pytest.mark.parametrize("which", ["gemma3", "qwen3"])
-def test_the_hook_sees_the_mlp_input_and_what_the_layer_adds(which, gemma):
-    model = gemma if which == "gemma3" else qwen3()
+@pytest.mark.parametrize("which", ["gemma3", "gemma3_multimodal", "qwen3"])
+def test_the_hook_sees_the_mlp_input_and_what_the_layer_adds(which, request):
+    model = pick(which, request)
     seen = {}
 
     def record(layer, read, write):
@@ -87,16 +136,16 @@ def test_the_hook_sees_the_mlp_input_and_what_the_layer_adds(which, gemma):
         with torch.no_grad():
             torch.testing.assert_close(read, norm(mids[layer]))
             manual = decoder.mlp(read)
-            if which == "gemma3":
+            if which != "qwen3":
                 manual = decoder.post_feedforward_layernorm(manual)
             torch.testing.assert_close(write, manual)
         if layer + 1 < len(layers):  # the last hidden state has the final norm applied
             torch.testing.assert_close(mids[layer] + write, hidden[layer + 1])
 
 
-@pytest.mark.parametrize("which", ["gemma3", "qwen3"])
-def test_a_returned_tensor_is_what_the_layer_adds(which, gemma):
-    model = gemma if which == "gemma3" else qwen3()
+@pytest.mark.parametrize("which", ["gemma3", "gemma3_multimodal", "qwen3"])
+def test_a_returned_tensor_is_what_the_layer_adds(which, request):
+    model = pick(which, request)
     with torch.no_grad():
         clean = model(input_ids=IDS, output_hidden_states=True).hidden_states
     delta = torch.randn(clean[0].shape[-1], generator=torch.Generator().manual_seed(1))
