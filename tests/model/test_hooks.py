@@ -1,6 +1,7 @@
 """mlp_hooks on tiny random Gemma 3 models (a norm after each MLP; the text model and the
-multimodal wrapper google/gemma-3-4b-* load as) and on the toy world's Qwen3: the hook sees the MLP's input and exactly the tensor the layer adds to the
-residual stream, checked against hidden states and a manual computation of the layer."""
+multimodal wrapper google/gemma-3-4b-* load as) and on the toy world's Qwen3: the hook sees
+the MLP's input and exactly the tensor the layer adds to the residual stream, checked
+against hidden states and a manual computation of the layer."""
 
 from __future__ import annotations
 
