@@ -1,0 +1,209 @@
+"""The Python API (motif_discovery/api) against the pipeline's own stages and README.
+
+- README's Quick Start runs as written (a subprocess in a temporary directory) and prints
+  what README shows below it;
+- on a prefix of the session's small toy-world run (toy_stage5_run, tests/toy_run.py's
+  settings), the API's continuations, attributions, features and RD partition equal the
+  files stages 2-5 wrote, its beta path equals stage 5's, its priors equal the P-mass of
+  the members computed here from P_n, and its steering rows equal stage 7c's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
+from motif_discovery import Motif, MotifDiscovery, MotifHierarchy
+from motif_discovery.attribution.outputs import load_attributions
+from motif_discovery.clustering.outputs import eligible_results, load_beta_paths
+from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
+from motif_discovery.embedding.features import load_features
+from motif_discovery.sampling.records import records_path
+from motif_discovery.utils.config import load_config
+from motif_discovery.utils.io import read_json, read_jsonl
+from motif_discovery.validation import steering_stage
+from tests.toy_run import REPO, SMALL
+
+STEERING = [
+    "validation.max_members=2",
+    "validation.B=[3]",
+    "validation.epsilons=[-1.0,-0.5,0.5,1.0]",
+    'validation.selections=["full"]',
+    'validation.methods=["RD","Single","random"]',
+]
+STAGE_DIRS = ("1_data_preparation", "2_branch_sampling", "3_attribution_graphs")
+STAGE_DIRS += ("4_feature_extraction", "5_gaussian_clustering")
+BETA, GAMMA = 1.0, 0.5  # configs/toy_world.json's, as the fixture's stage 5 ran
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def quick_start() -> tuple[str, str]:
+    """(the python block, the output block) of README's Quick Start section."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## Quick Start\n(.*?)(?=^## )", text, re.S | re.M)
+    assert section, "README.md has no '## Quick Start' section"
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", section.group(1), re.S | re.M)
+    code = next(body for lang, body in blocks if lang == "python")
+    output = next(body for lang, body in blocks if lang == "text")
+    return code, output
+
+
+def test_readme_quick_start_runs_and_prints_what_readme_shows(tmp_path):
+    code, shown = quick_start()
+    script = tmp_path / "quick_start.py"
+    script.write_text(code, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, env=ENV
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = proc.stdout.splitlines()
+    heads = [re.fullmatch(r"Motif (\d+): (\d+\.\d\d)% of continuations", line) for line in lines]
+    motifs = [m for m in heads if m]
+    assert len(motifs) >= 3
+    for i, head in enumerate(heads):
+        if head:
+            assert re.fullmatch(
+                r"  Top features: \[L\d+/F\d+ at \d+ '.*' [+-]\d\.\d{3}.*\]", lines[i + 1]
+            )
+            assert lines[i + 2].startswith("  Example: ")
+    priors = [float(m.group(2)) for m in motifs]
+    assert priors == sorted(priors, reverse=True)
+    assert abs(sum(priors) - 100.0) <= 0.005 * len(priors) + 1e-9  # each rounded to 0.01 %
+    steered = [
+        re.fullmatch(r"Motif (\d+): steering Spearman\(eps, change\) = (-?\d\.\d\d)", x)
+        for x in lines
+    ]
+    assert [m.group(1) for m in steered if m] == [m.group(1) for m in motifs]
+    assert proc.stdout == shown
+
+
+@pytest.fixture(scope="module")
+def api(toy_stage5_run):
+    """(MotifDiscovery with the small run's config, the prefix id and text of a prefix
+    with an eligible config at (BETA, GAMMA), its Continuations)."""
+    run_dir = toy_stage5_run
+    chosen = next(
+        row for row in load_prefixes(run_dir) if eligible_results(run_dir, row["prefix_id"], 10)
+    )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            md = MotifDiscovery(
+                config=REPO / "configs" / "toy_world.json", overrides=SMALL + STEERING
+            )
+            continuations = md.sample(chosen["text"], prefix_id=chosen["prefix_id"])
+            yield md, chosen["prefix_id"], continuations
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_sample_equals_stage_2(api, toy_stage5_run):
+    md, pid, continuations = api
+    rows = read_jsonl(records_path(toy_stage5_run, pid))
+    assert continuations.ids == [r["continuation_id"] for r in rows]
+    assert continuations.texts == [r["text"] for r in rows]
+    assert continuations.token_ids == [r["token_ids"] for r in rows]
+    np.testing.assert_allclose(continuations.p_n, [r["p_n"] for r in rows], rtol=1e-6)
+    assert len(continuations) == len(rows) <= md.config.sampling.n
+
+
+def test_views_equal_stages_3_and_4(api, toy_stage5_run, one_thread):
+    md, pid, continuations = api
+    stage3 = load_attributions(toy_stage5_run, pid)
+    ours = md.attribute(continuations)
+    assert ours.sources == stage3.sources
+    torch.testing.assert_close(ours.a_raw, stage3.a_raw, rtol=1e-5, atol=1e-6)
+    stage4 = load_features(toy_stage5_run / "4_feature_extraction", pid)
+    features = md.features(continuations)
+    torch.testing.assert_close(features.e, stage4.e, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(features.a, stage4.a, rtol=1e-5, atol=1e-6)
+    assert features.labels == stage4.labels
+
+
+def assignment(motifs: list[Motif], n: int) -> list[int]:
+    assign = [-1] * n
+    for motif in motifs:
+        for row in motif.members:
+            assign[row] = motif.id
+    return assign
+
+
+def test_cluster_equals_stage_5_and_priors_are_member_mass(api, toy_stage5_run, one_thread):
+    md, pid, continuations = api
+    motifs = md.cluster(continuations)  # clustering.beta, gamma of the config: BETA, GAMMA
+    (stage5,) = [r for r in eligible_results(toy_stage5_run, pid, 10) if r.beta == BETA]
+    assert len(motifs) == stage5.K > 1
+    assert assignment(motifs, len(continuations)) == stage5.assign.tolist()
+    # priors: the P-mass of each motif's members, from the returned P_n (float64)
+    p = np.asarray(continuations.p_n, dtype=np.float64)
+    for motif in motifs:
+        assert motif.prior == pytest.approx(p[motif.members].sum() / p.sum(), rel=1e-5)
+        assert motif.prior == pytest.approx(float(stage5.prior[motif.id]), rel=1e-6)
+        assert list(p[motif.members]) == sorted(p[motif.members], reverse=True)
+        assert motif.examples == [continuations.texts[i] for i in motif.members]
+        torch.testing.assert_close(motif.mu_a_raw, stage5.mu_a_raw[motif.id])
+    assert sum(m.prior for m in motifs) == pytest.approx(1.0, abs=1e-6)
+    assert [m.prior for m in motifs] == sorted((m.prior for m in motifs), reverse=True)
+    # top features: the feature columns of largest |H_c| = |mu_a[c]|, brute force
+    sources = md.attribute(continuations).sources
+    columns = [j for j, kind in enumerate(sources.kind) if kind == "feature"]
+    for motif in motifs:
+        weight = {j: abs(float(motif.mu_a[j])) for j in columns}
+        top = sorted(columns, key=lambda j: -weight[j])[: len(motif.top_features)]
+        got = [(f.layer, f.position, f.feature) for f in motif.top_features]
+        assert got == [(sources.layer[j], sources.position[j], sources.feature[j]) for j in top]
+
+
+def test_beta_path_equals_stage_5(api, toy_stage5_run, one_thread):
+    md, pid, continuations = api
+    hierarchy = md.cluster(continuations, beta="path", gamma=GAMMA)
+    assert isinstance(hierarchy, MotifHierarchy)
+    (path,) = [p for p in load_beta_paths(toy_stage5_run, pid) if p["gamma"] == GAMMA]
+    assert [e.K for e in hierarchy.events] == [e["K"] for e in path["events"]]
+    assert [e.assign for e in hierarchy.events] == [e["assign"] for e in path["events"]]
+    assert [e.children for e in hierarchy.events] == [e["children"] for e in path["events"]]
+    np.testing.assert_allclose(
+        [e.beta for e in hierarchy.events], [e["beta"] for e in path["events"]], rtol=1e-6
+    )
+    assert hierarchy.at(0.0).K == 1
+
+
+def test_validate_steering_equals_stage_7c(api, toy_stage5_run, tmp_path, one_thread):
+    md, pid, continuations = api
+    motifs = md.cluster(continuations)
+    ours = md.validate_steering(motifs)
+    run_dir = tmp_path / "run"
+    for name in STAGE_DIRS:
+        shutil.copytree(toy_stage5_run / name, run_dir / name)
+    prefixes = run_dir / PREFIXES_FILE
+    rows = [json.loads(line) for line in prefixes.read_text().splitlines() if line.strip()]
+    prefixes.write_text("".join(json.dumps(r) + "\n" for r in rows if r["prefix_id"] == pid))
+    steering_stage.run(load_config(REPO / "configs" / "toy_world.json", SMALL + STEERING), run_dir)
+    stage = read_json(run_dir / "7_validation" / "7c" / f"{pid}.json")["rows"]
+    assert [s.motif for s in ours] == [m.id for m in motifs]
+    for result in ours:
+        theirs = [r for r in stage if r["motif"] == result.motif]
+        assert len(result.rows) == len(theirs) == 3  # RD, Single, random at one selection, B
+        for row in result.rows:
+            (match,) = [
+                r
+                for r in theirs
+                if (r["method"], r["selection"], r["B"]) == (row.method, row.selection, row.B)
+            ]
+            assert row.members == match["members"]
+            assert row.features == match["features"]
+            assert row.usable == match["usable"]
+            if row.usable:
+                np.testing.assert_allclose(row.changes, match["changes"], rtol=1e-6, atol=1e-7)
+                assert row.spearman == pytest.approx(match["spearman"], abs=1e-9)
+        assert result.spearman == result.row("RD").spearman
