@@ -3,6 +3,7 @@ the real toy-world model (a smoke test: the toy LM cannot follow instructions), 
 validation rules."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -16,13 +17,20 @@ MODEL = REPO / "data" / "toy_world" / "model"
 SOURCE = FIXTURES / "toy_answers.jsonl"
 TEMPLATE = FIXTURES / "toy_template.txt"
 NEW = 12
+CHAT = (  # the user turns as they are, then " ormia sells" as the cue (toy-language words)
+    "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    "{% if add_generation_prompt %} ormia sells{% endif %}"
+)
 
 
-def greedy_text(prompt: str) -> str:
-    """The toy model's greedy continuation of [BOS] + tokens(prompt), decoded, by a plain
-    `generate` (independent of the project's sampler)."""
-    tokenizer = AutoTokenizer.from_pretrained(MODEL)
-    model = AutoModelForCausalLM.from_pretrained(MODEL, dtype=torch.float32).eval()
+def greedy_text(model_dir, prompt: str, chat: bool) -> str:
+    """The model's greedy continuation of [BOS] + tokens(prompt, through the chat template
+    when `chat`), decoded, by a plain `generate` (independent of the project's sampler)."""
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    if chat:
+        messages = [{"role": "user", "content": prompt}]
+        prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     ids = [tokenizer.bos_token_id, *tokenizer(prompt, add_special_tokens=False).input_ids]
     out = model.generate(
         torch.tensor([ids]),
@@ -35,14 +43,28 @@ def greedy_text(prompt: str) -> str:
     return tokenizer.decode(out)
 
 
-def test_toy_model_smoke(tmp_path, one_thread):
+def chat_model(tmp_path):
+    """A copy of the toy model whose tokenizer has a (minimal) chat template."""
+    model_dir = tmp_path / "chat_model"
+    shutil.copytree(MODEL, model_dir)
+    config_path = model_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    config["chat_template"] = CHAT
+    config_path.write_text(json.dumps(config))
+    return model_dir
+
+
+@pytest.mark.parametrize("fmt", ["raw", "chat"])
+def test_toy_model_smoke(tmp_path, one_thread, fmt):
+    model_dir = MODEL if fmt == "raw" else chat_model(tmp_path)
     out = tmp_path / "rewritten.jsonl"
-    args = [str(SOURCE), str(out), "--model", str(MODEL), "--format", "raw"]
+    args = [str(SOURCE), str(out), "--model", str(model_dir), "--format", fmt]
     args += ["--template", str(TEMPLATE), "--device", "cpu", "--backend", "hf", "--seed", "0"]
     assert run_script("llm_improve_clozes", *args, "--set", f"sampling.max_new_tokens={NEW}") == 0
     source = [json.loads(line) for line in SOURCE.read_text().splitlines()]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     report = json.loads((tmp_path / "rewritten.report.json").read_text())
+    assert report["prompt_format"] == fmt
     assert len(rows) == len(source) == report["n_read"]  # no row is dropped
     assert report["n_rewritten"] + report["n_rejected"] == len(source)
     rejected = {r["line"]: r for r in report["rejected"]}
@@ -58,7 +80,8 @@ def test_toy_model_smoke(tmp_path, one_thread):
         row = source[line - 1]
         answer = row["answers"][0] if "answers" in row else row["answer"]
         prompt = TEMPLATE.read_text().replace("{answer}", answer).replace("{text}", row["text"])
-        assert entry["generated"].strip() == greedy_text(prompt).strip()
+        expected = greedy_text(model_dir, prompt, fmt == "chat")
+        assert entry["generated"].strip() == expected.strip() != ""
     assert report["rejected_by_reason"][rejected[1]["reason"]] >= 1
 
 
