@@ -29,6 +29,7 @@ from motif_discovery.data.prefixes import PREFIXES_FILE, load_prefixes
 from motif_discovery.embedding.features import load_features
 from motif_discovery.sampling.records import records_path
 from motif_discovery.utils.config import load_config
+from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_json, read_jsonl
 from motif_discovery.validation import steering_stage
 from tests.toy_run import REPO, SMALL
@@ -207,3 +208,26 @@ def test_validate_steering_equals_stage_7c(api, toy_stage5_run, tmp_path, one_th
                 np.testing.assert_allclose(row.changes, match["changes"], rtol=1e-6, atol=1e-7)
                 assert row.spearman == pytest.approx(match["spearman"], abs=1e-9)
         assert result.spearman == result.row("RD").spearman
+
+
+def test_one_motif_and_bad_input(api, one_thread):
+    md, _, continuations = api
+    (motif,) = md.cluster(continuations, beta=0.01, gamma=0.5)  # below every split: K = 1
+    assert motif.prior == pytest.approx(1.0) and motif.size == len(continuations)
+    assert motif.examples[0] == continuations.texts[int(np.argmax(continuations.p_n))]
+    with pytest.raises(InputError, match="single values"):
+        md.cluster(continuations, beta=[1.0, 2.0])
+    with pytest.raises(InputError, match=r"clustering\.gamma"):
+        md.cluster(continuations, beta=1.0, gamma=1.5)
+    with pytest.raises(InputError, match="one cluster call"):
+        md.validate_steering([motif, *md.cluster(continuations)])
+    with pytest.raises(InputError, match="methods"):
+        md.validate_steering([motif], methods=["KM-Sem"])
+    with pytest.raises(InputError, match="prefix_id"):
+        md.sample("velkaria is", prefix_id="../x")
+    with pytest.raises(InputError, match="empty"):
+        md.sample("   ")
+    with pytest.raises(InputError, match=r"sampling\.n"):
+        md.sample("velkaria is", n=0)
+    with pytest.raises(InputError, match=r"run\.devic"):
+        MotifDiscovery(overrides=["run.devic=cpu"])
