@@ -50,6 +50,7 @@ from motif_discovery.graphs.semantic_graph import top_members
 from motif_discovery.graphs.stage import config_graph
 from motif_discovery.model.context import checked_context, max_context
 from motif_discovery.model.loading import load_model_config, load_tokenizer, model_dtype
+from motif_discovery.model.paths import local_path
 from motif_discovery.model.transcoders import load_transcoders
 from motif_discovery.sampling.backend import backend_name
 from motif_discovery.sampling.stage import Models, branch_prefix
@@ -74,12 +75,14 @@ MOTIF_METHODS = ("RD", "Single", "random")  # 7c's methods whose hypotheses are 
 def resolve_config(
     config: str | Path | Config | None, overrides: list[str], values: dict[str, Any]
 ) -> Config:
-    """`config` (a file, a Config, or None: configs/toy_world.json) with the `--set`-style
+    """`config` (a file: absolute, else in the current directory, else in the repository;
+    a Config; or None: configs/toy_world.json) with the `--set`-style
     `overrides`, then the dotted keys of `values` whose value is not None; validated."""
     if isinstance(config, Config):
         tree = to_dict(config)
     else:
-        tree = to_dict(load_config(config or TOY_WORLD_CONFIG))
+        path = TOY_WORLD_CONFIG if config is None else local_path(str(config)) or Path(config)
+        tree = to_dict(load_config(path))
     tree = apply_overrides(tree, overrides)
     for key, value in values.items():
         if value is not None:
@@ -126,13 +129,17 @@ class MotifDiscovery:
             "run.seed": seed,
         }
         self.config = resolve_config(config, list(overrides or []), values)
-        self.device = resolve_device(self.config.run.device)
 
     def with_settings(self, **values: Any) -> Config:
         """The config with dotted keys replaced (`**{"sampling.n": 100}`), validated."""
         return resolve_config(self.config, [], values)
 
     # Models, each loaded on first use and kept.
+
+    @cached_property
+    def device(self) -> torch.device:
+        """run.device resolved (checked when the first model loads: cuda needs a GPU)."""
+        return resolve_device(self.config.run.device)
 
     @cached_property
     def tokenizer(self):
