@@ -79,8 +79,12 @@ def config_size(config: dict, source: str) -> Size:
     """The Size of a decoder's config.json (unknown for another architecture)."""
     if config.get("model_type") not in DECODER_TYPES:
         return Size(None, source=f"unknown size (architecture {config.get('model_type')!r})")
+    try:
+        params = decoder_params(config)
+    except KeyError as err:
+        return Size(None, source=f"unknown size ({source} has no {err})")
     return Size(
-        decoder_params(config),
+        params,
         config["num_hidden_layers"],
         config["hidden_size"],
         config["vocab_size"],
@@ -130,6 +134,9 @@ def transcoder_size(name: str, model: Size, key: str) -> Size:
     directory = local_path(name)
     if directory is not None:
         meta = read_json(directory / "transcoders.json", key)
+        missing = [k for k in ("n_layers", "d_model", "d_transcoder") if k not in meta]
+        if missing:
+            raise InputError(f"{key}: {directory / 'transcoders.json'} has no {missing}")
         L, d, w = meta["n_layers"], meta["d_model"], meta["d_transcoder"]
         source = f"{name.rstrip('/')}/transcoders.json"
         return Size(L * (2 * w * d + w + d), L, d, None, source)

@@ -171,3 +171,23 @@ def test_real_configs_load_and_name_transcoders_circuit_tracer_lists(path):
         shape = r"mwhanna/gemma-scope-2-4b-pt/transcoder_all/width_\w+"
         assert re.fullmatch(shape, config.model.transcoders)
         assert config.model.bos_stand_in is None
+
+
+def test_a_local_model_of_another_architecture_has_unknown_size(tmp_path, capsys):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2", "n_layer": 2}))
+    toy = str(REPO / "configs" / "toy_world.json")
+    plan = plan_of(capsys, "--config", toy, "--set", f"model.name={json.dumps(str(tmp_path))}")
+    lm = plan["models"][0]
+    assert lm["params"] is None and lm["source"] == "unknown size (architecture 'gpt2')"
+
+
+def test_a_transcoder_directory_without_its_sizes_exits_2(tmp_path, capsys):
+    (tmp_path / "transcoders.json").write_text(json.dumps({"n_layers": 4}))
+    toy = str(REPO / "configs" / "toy_world.json")
+    setting = f"model.transcoders={json.dumps(str(tmp_path))}"
+    assert main(["--config", toy, "--dry-run", "--set", setting]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"model.transcoders: {tmp_path / 'transcoders.json'} has no ['d_model', 'd_transcoder']"
+        in err
+    )
