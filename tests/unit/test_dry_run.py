@@ -191,3 +191,19 @@ def test_a_transcoder_directory_without_its_sizes_exits_2(tmp_path, capsys):
         f"model.transcoders: {tmp_path / 'transcoders.json'} has no ['d_model', 'd_transcoder']"
         in err
     )
+
+
+def test_the_toy_world_figures_are_the_benchmarks():
+    from motif_discovery.plan.estimates import TOY_SECONDS, TOY_WORK
+
+    results = REPO / "benchmarks" / "results"
+    bench = json.loads((results / "bench_pipeline_toy_world.json").read_text())
+    measured = {
+        name: seconds / 8
+        for stage in bench["stages"].values()
+        for name, seconds in stage["stage_s"].items()
+    }
+    assert pytest.approx(measured) == TOY_SECONDS
+    work = json.loads((results / "plan_work_toy_world.json").read_text())
+    assert work["prefixes"] == 8
+    assert {key: work[key] for key in TOY_WORK} == TOY_WORK
