@@ -6,19 +6,18 @@ Writes DIR/hypotheses/h1.json and h1.png (docs/hypotheses.md).
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 
 from motif_discovery.hypotheses.orthogonality import run
+from motif_discovery.hypotheses.tables import h1_table
 from motif_discovery.utils.stage import stage_main
 
 
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
-    result = run(Path(args.run_dir))
-    print(json.dumps(result["aggregate" if "aggregate" in result else "by_method"], indent=1))
+    print("\n".join(h1_table(run(Path(args.run_dir)))))
 
 
 if __name__ == "__main__":

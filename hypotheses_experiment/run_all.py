@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from motif_discovery.hypotheses.experiments import run_all, run_pipeline, summary_table
+from motif_discovery.hypotheses.experiments import run_all, run_pipeline
+from motif_discovery.hypotheses.tables import summary_table
 from motif_discovery.utils.stage import stage_main
 
 

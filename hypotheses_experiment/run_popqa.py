@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from motif_discovery.hypotheses.experiments import run_popqa, summary_table
+from motif_discovery.hypotheses.experiments import run_popqa
+from motif_discovery.hypotheses.tables import summary_table
 from motif_discovery.utils.stage import stage_main
 
 

@@ -1,5 +1,5 @@
 """All three experiments on one run directory, optionally after the pipeline (stages 1-7)
-(PopQA: after writing its questions as clozes), and the closing summary table."""
+(PopQA: after writing its questions as clozes)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from motif_discovery.hypotheses import causal, detection, orthogonality
 from motif_discovery.hypotheses.popqa import read_popqa, write_clozes
+from motif_discovery.hypotheses.readers import CORRECTNESS_LABELERS, run_config
 from motif_discovery.pipeline import main as pipeline_main
 from motif_discovery.utils.errors import InputError
 
@@ -26,38 +27,15 @@ def run_pipeline(config: str, run_dir: Path, overrides: list[str], last: int = 7
         raise InputError(f"the pipeline (stages 1-{last} of {config}) exited with {code}")
 
 
-def fmt(value: float | None) -> str:
-    """A figure with two decimals, n/a for None."""
-    return "  n/a" if value is None else f"{value:5.2f}"
-
-
-def summary_table(h1: dict, h2: dict, h3: dict | None) -> str:
-    """Short text table of the headline figures of H1-H3."""
-    lines = ["H1 orthogonality (mean over prefix configs)     ARI    NMI"]
-    for pair, scores in sorted(h1["aggregate"]["pairs"].items()):
-        lines.append(f"  {pair:<44} {fmt(scores['ARI']['mean'])}  {fmt(scores['NMI']['mean'])}")
-    lines.append("H2 detection of correct answers              IG/H(C)  AUROC(LOO)")
-    for method, scores in h2["aggregate"]["methods"].items():
-        lines.append(
-            f"  {method:<44} {fmt(scores['IG_norm']['mean'])}  {fmt(scores['AUROC']['mean'])}"
-        )
-    if h3 is not None:
-        lines.append("H3 steering, selection full       mean Spearman  mean Pearson  motifs")
-        for row in h3["by_method"]:
-            if row["selection"] == "full":
-                name = f"{row['method']} B={row['B']}"
-                lines.append(
-                    f"  {name:<32} {fmt(row['spearman']['mean'])}          "
-                    f"{fmt(row['pearson']['mean'])}         {row['usable']}"
-                )
-    return "\n".join(lines)
-
-
-def run_all(run_dir: Path) -> tuple[dict, dict, dict | None]:
-    """H1, H2 and, when stage 7c wrote outputs, H3 on `run_dir`."""
+def run_all(run_dir: Path) -> tuple[dict, dict | None, dict | None]:
+    """H1; H2 when the run has correctness labels (data.labeler 'toy_world' or
+    'answers'); H3 when stage 7c wrote outputs."""
     run_dir = Path(run_dir)
     h1 = orthogonality.run(run_dir)
-    h2 = detection.run(run_dir)
+    labeler = run_config(run_dir).labeler
+    h2 = detection.run(run_dir) if labeler in CORRECTNESS_LABELERS else None
+    if h2 is None:
+        log.warning("data.labeler is %r: no correctness, H2 skipped", labeler)
     steered = run_dir / causal.STEERING_DIR
     h3 = causal.run(run_dir) if steered.is_dir() and any(steered.glob("*.json")) else None
     if h3 is None:
@@ -74,7 +52,7 @@ def run_popqa(
     seed: int | None,
     overrides: list[str],
     last: int = 7,
-) -> tuple[dict, dict, dict | None]:
+) -> tuple[dict, dict | None, dict | None]:
     """PopQA end to end: its questions as `<run_dir>/popqa_clozes.jsonl`, the pipeline
     (stages 1-`last`) over them with data.labeler 'answers' (stage 1 draws `limit` of them
     with `seed`), then H1-H3 with alias-match correctness."""

@@ -23,6 +23,7 @@ FEATURES_DIR = "4_feature_extraction"
 RESOLVED = "config.resolved.json"
 SINGLE_VIEW = ("KM-S", "KM-A")  # the baselines' names in the stage-5 record
 METHODS = ("RD", *SINGLE_VIEW)
+CORRECTNESS_LABELERS = ("toy_world", "answers")  # data.labeler values that give correctness
 
 
 @dataclass(frozen=True)
