@@ -52,8 +52,7 @@ def world_path(clozes: str) -> Path:
     path = (local.parent if local is not None else Path(clozes).parent) / "world.json"
     if not path.is_file():
         raise InputError(
-            f"data.labeler: 'toy_world' needs {path} (the world beside data.clozes "
-            f"{clozes!r})"
+            f"data.labeler: 'toy_world' needs {path} (the world beside data.clozes {clozes!r})"
         )
     return path
 
