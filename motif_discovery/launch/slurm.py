@@ -5,16 +5,18 @@ same `--config --set --run-dir`, from the directory the launcher was started in:
 
 1. stage 1, one job: writes prefixes.jsonl, which every shard selects from;
 2. stages 2-4, an N-task array: task i runs `--from 2 --to 4 --shard i/N`;
-3. stages 5-6, one job;
-4. stage 7 (7a and 7c), an N-task array: task i runs `--only 7 --shard i/N`;
-5. the gather job `--from 7`, unsharded: it finds every prefix of 7a and 7c done, rewrites
-   their run-level summaries from all shards' outputs, then runs stage 8.
+3. stages 5-6, an N-task array (`--from 5 --to 6 --shard i/N`): per prefix as well, and
+   on a real model as costly as 2-4 (docs/cluster.md);
+4. stages 7-8, an N-task array (`--from 7 --shard i/N`): 7a, 7c and each prefix's page;
+5. the gather, `--from 7` unsharded: it finds every prefix of 7a, 7c and 8 done and
+   rewrites what is written over all prefixes from all shards' outputs (7a_summary.json,
+   7c_summary.json, the explorer's index).
 
 Each job starts only when the previous one (every task of an array) ended well
 (`--dependency=afterok`, `--kill-on-invalid-dep=yes`: after a failure the later jobs are
 cancelled). Rerunning the same command resumes: done prefixes are skipped. The resources
 come from the config's `slurm` section; submitit's files (scripts, logs) go to
-`<run_dir>/slurm/`.
+`<run_dir>/slurm/<job id>/`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import submitit
+from submitit.core.utils import FailedJobError, FailedSubmissionError
 
 from motif_discovery.utils.config import Config, SlurmConfig
 from motif_discovery.utils.errors import InputError
@@ -43,9 +46,9 @@ class Phase:
 PHASES = (
     Phase("stage 1", ("--only", "1"), sharded=False),
     Phase("stages 2-4", ("--from", "2", "--to", "4"), sharded=True),
-    Phase("stages 5-6", ("--from", "5", "--to", "6"), sharded=False),
-    Phase("stage 7", ("--only", "7"), sharded=True),
-    Phase("gather 7 + stage 8", ("--from", "7"), sharded=False),
+    Phase("stages 5-6", ("--from", "5", "--to", "6"), sharded=True),
+    Phase("stages 7-8", ("--from", "7"), sharded=True),
+    Phase("gather 7-8", ("--from", "7"), sharded=False),
 )
 GATHER = PHASES[-1]
 THREADS_SETUP = (
@@ -138,14 +141,29 @@ def submit(
             driver_command(args, run_dir, phase), verbose=True, cwd=cwd
         )
         ex = executor(folder, config.slurm, f"motif-{number}", after)
-        if phase.sharded:
-            shards = [f"--shard={i}/{args.slurm}" for i in range(args.slurm)]
-            jobs = ex.map_array(task, shards)
-        else:
-            jobs = [ex.submit(task)]
+        try:
+            if phase.sharded:
+                shards = [f"--shard={i}/{args.slurm}" for i in range(args.slurm)]
+                jobs = ex.map_array(task, shards)
+            else:
+                jobs = [ex.submit(task)]
+        except (FailedJobError, FailedSubmissionError) as err:  # sbatch refused it
+            cancel(submitted)
+            raise SubmissionRefused(f"sbatch refused the {phase.name} job: {err}") from err
         after = jobs[0].job_id.split("_")[0]
         submitted.append((phase, jobs))
     return submitted
+
+
+class SubmissionRefused(Exception):
+    """sbatch refused a job (e.g. an unknown partition); the jobs before it are cancelled."""
+
+
+def cancel(submitted: list[tuple[Phase, list[submitit.Job]]]) -> None:
+    """Cancel the given jobs (those already ended are left as they are)."""
+    for _, jobs in submitted:
+        for job in jobs:
+            job.cancel(check=False)
 
 
 def describe(submitted: list[tuple[Phase, list[submitit.Job]]], run_dir: Path) -> str:
@@ -157,7 +175,7 @@ def describe(submitted: list[tuple[Phase, list[submitit.Job]]], run_dir: Path) -
         lines.append(f"  {phase.name:<20} {kind} {job_id}")
     ids = ",".join(jobs[0].job_id.split("_")[0] for _, jobs in submitted)
     lines += [
-        f"follow: squeue -j {ids}   (logs: {run_dir / 'slurm'}/<job id>*.err)",
+        f"follow: squeue -j {ids}   (logs: {run_dir / 'slurm'}/<job id>/*_log.err)",
         "a failed job cancels the later ones; rerun the same command to resume",
     ]
     return "\n".join(lines)
@@ -179,9 +197,7 @@ def wait(submitted: list[tuple[Phase, list[submitit.Job]]]) -> int:
                 "command: done prefixes are skipped",
                 file=sys.stderr,
             )
-            for _, later in submitted[index + 1 :]:
-                for other in later:
-                    other.cancel(check=False)
+            cancel(submitted[index + 1 :])
             return 1
         print(f"{phase.name}: done", file=sys.stderr)
     return 0
@@ -191,7 +207,11 @@ def launch(args: argparse.Namespace, config: Config) -> int:
     """Submit the pipeline (run_pipeline.sh --slurm N); with --wait, its exit status."""
     run_dir = Path(args.run_dir or config.run.run_dir).resolve()
     os.makedirs(run_dir, exist_ok=True)
-    submitted = submit(args, config, run_dir)
+    try:
+        submitted = submit(args, config, run_dir)
+    except SubmissionRefused as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print(describe(submitted, run_dir), file=sys.stderr)
     if not args.wait:
         return 0

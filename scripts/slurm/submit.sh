@@ -2,8 +2,8 @@
 # The pipeline as five chained sbatch jobs, without Python on the login node beyond
 # run_pipeline.sh's (the same phases as `run_pipeline.sh --slurm N`; docs/cluster.md):
 #   scripts/slurm/submit.sh N [sbatch options...] -- --config C.json --run-dir D [--set k=v ...]
-# stage 1 -> stages 2-4 as an N-task array -> stages 5-6 -> stage 7 as an N-task array ->
-# the gather (--from 7: summaries of 7 over all shards, then stage 8). Each job starts only
+# stage 1 -> stages 2-4, 5-6 and 7-8, each as an N-task array -> the gather (--from 7,
+# unsharded: 7a/7c summaries and the explorer's index over all shards). Each job starts only
 # when the one before ended well (afterok); a failure cancels the later jobs
 # (--kill-on-invalid-dep). The sbatch options (e.g. --partition=gpu --gpus-per-node=1
 # --cpus-per-task=8 --time=04:00:00) apply to every job. Jobs run in the current directory
@@ -38,8 +38,8 @@ submit() { # submit AFTER [sbatch options] SCRIPT [driver arguments]: prints the
 
 j1=$(submit "" "$here/single.sbatch" --only 1 "${run[@]}")
 j2=$(submit "$j1" --array="0-$((n - 1))" "$here/array.sbatch" --from 2 --to 4 "${run[@]}")
-j3=$(submit "$j2" "$here/single.sbatch" --from 5 --to 6 "${run[@]}")
-j4=$(submit "$j3" --array="0-$((n - 1))" "$here/array.sbatch" --only 7 "${run[@]}")
+j3=$(submit "$j2" --array="0-$((n - 1))" "$here/array.sbatch" --from 5 --to 6 "${run[@]}")
+j4=$(submit "$j3" --array="0-$((n - 1))" "$here/array.sbatch" --from 7 "${run[@]}")
 j5=$(submit "$j4" "$here/single.sbatch" --from 7 "${run[@]}")
 printf '%s\n' "$j1" "$j2" "$j3" "$j4" "$j5"
 echo "follow: squeue -j $j1,$j2,$j3,$j4,$j5 (a failed job cancels the later ones;" \

@@ -48,7 +48,7 @@ def test_phase_commands(tmp_path):
         ["--force", "--only", "1"],
         ["--force", "--from", "2", "--to", "4"],
         ["--force", "--from", "5", "--to", "6"],
-        ["--force", "--only", "7"],
+        ["--force", "--from", "7"],
         ["--from", "7"],
     ]
-    assert [phase.sharded for phase in PHASES] == [False, True, False, True, False]
+    assert [phase.sharded for phase in PHASES] == [False, True, True, True, False]

@@ -1,8 +1,7 @@
 """The small toy-world run on a real single-node SLURM cluster gives the same artifacts, bit
 for bit, as the unsharded run of the same settings (the session's `toy_world_run`):
-through `run_pipeline.sh --slurm 2 --wait` (stage 1, stages 2-4 as a 2-task array, 5-6,
-stage 7 as a 2-task array, the gather + 8), and through scripts/slurm/submit.sh (stage 7
-redone as an array). A failing shard stops the chain: the later jobs never run."""
+through `run_pipeline.sh --slurm 2 --wait` (stage 1; stages 2-4, 5-6 and 7-8 as 2-task
+arrays; the gather), and through scripts/slurm/submit.sh (stage 7 redone as an array). A failing shard stops the chain: the later jobs never run."""
 
 from __future__ import annotations
 
@@ -85,7 +84,7 @@ def test_launcher_run_equals_unsharded_run(toy_world_run, slurm_cluster, tmp_pat
         timeout=1800,
     )
     assert proc.returncode == 0, proc.stderr[-6000:]
-    assert proc.stdout.strip().splitlines()[-1] == str(run_dir / "8_visualization/index.html")
+    assert proc.stdout.strip().splitlines()[-1] == f"explorer: {run_dir}/8_visualization/index.html"
     assert_same_artifacts(run_dir, reference)
 
     resolved = json.loads((run_dir / "config.resolved.json").read_text())
@@ -95,14 +94,17 @@ def test_launcher_run_equals_unsharded_run(toy_world_run, slurm_cluster, tmp_pat
     assert resolved == expected
 
     ids = re.search(r"follow: squeue -j ([\d,]+)", proc.stderr).group(1).split(",")
-    states = job_states(slurm_cluster, ids)  # 1 + 2 + 1 + 2 + 1 jobs and tasks, all ran
-    tasks = [ids[0], f"{ids[1]}_0", f"{ids[1]}_1", ids[2], f"{ids[3]}_0", f"{ids[3]}_1", ids[4]]
+    states = job_states(slurm_cluster, ids)  # 1 + 2 + 2 + 2 + 1 jobs and tasks, all ran
+    tasks = [ids[0], *(f"{job}_{task}" for job in ids[1:4] for task in (0, 1)), ids[4]]
     assert sorted(states) == sorted(tasks)
     assert set(states.values()) == {"COMPLETED"}
-    shard_logs = [(run_dir / "slurm").rglob(f"{ids[3]}_{task}_0_log.err") for task in (0, 1)]
-    for task, found in enumerate(shard_logs):  # each stage-7 task ran its own shard
-        log = next(found).read_text()
-        assert f"--shard={task}/2" in log and "7c_steering" in log
+    for task in (0, 1):  # each stage 7-8 task ran its own shard (command: .out; stages: .err)
+        out, err = (
+            next((run_dir / "slurm").rglob(f"{ids[3]}_{task}_0_log.{ext}"))
+            for ext in ("out", "err")
+        )
+        assert f"--shard={task}/2" in out.read_text()
+        assert "7c_steering" in err.read_text() and "8_visualization" in err.read_text()
 
 
 def test_sbatch_scripts_redo_stage_7(toy_world_run, slurm_cluster, tmp_path):
@@ -129,7 +131,7 @@ def test_sbatch_scripts_redo_stage_7(toy_world_run, slurm_cluster, tmp_path):
     states = wait_for(slurm_cluster, ids)
     logs = "".join(p.read_text() for p in sorted(tmp_path.glob("slurm-*.out")))
     assert set(states.values()) == {"COMPLETED"}, (states, logs[-4000:])
-    assert len(states) == 7  # two arrays of two tasks
+    assert len(states) == 8  # three arrays of two tasks
     assert_same_artifacts(run_dir, reference)
 
 
@@ -157,3 +159,18 @@ def test_failed_shard_stops_the_chain(slurm_cluster, tmp_path):
     later = [state for job, state in states.items() if job.split("_")[0] in ids[2:]]
     assert later and set(later) == {"CANCELLED"}  # afterok never satisfied: never ran
     assert not (run_dir / "5_gaussian_clustering").exists()
+
+
+def test_refused_submission_names_the_job(slurm_cluster, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.run(
+        [*command(run_dir, "--set", "slurm.partition=no_such_partition"), "--slurm", "2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**ENV, **slurm_cluster.env},
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr[-4000:]
+    assert "error: sbatch refused the stage 1 job" in proc.stderr
+    assert "invalid partition" in proc.stderr.lower()
