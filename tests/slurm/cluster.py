@@ -82,6 +82,7 @@ class LocalCluster:
         lines = [
             "ClusterName=motiftest",
             f"SlurmctldHost={host}",
+            "SlurmctldAddr=127.0.0.1",  # reachable even where the host name does not resolve
             f"SlurmctldPort={_free_port()}",
             f"SlurmdPort={_free_port()}",
             "SlurmUser=root",
