@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from motif_discovery.utils.errors import InputError
 TOY_WORLD_KINDS = ("family", "semantic", "mechanism")
 CORRECT_KIND, CORRECT_NAME, WRONG_NAME = "correct", "correct", "wrong"
 ARTICLES = re.compile(r"\b(a|an|the)\b")
-PUNCTUATION = str.maketrans({c: " " for c in string.punctuation})
 
 Labeler = Callable[[str, list[str]], dict[str, list[str]]]  # (prefix text, texts)
 
@@ -67,9 +67,19 @@ def toy_world_labeler(world: World) -> Labeler:
     return labeler
 
 
+def is_separator(char: str) -> bool:
+    """Punctuation: a Unicode P* character (curly quotes, dashes, guillemets) or one of
+    ASCII's punctuation and symbols (string.punctuation)."""
+    return char in string.punctuation or unicodedata.category(char).startswith("P")
+
+
 def normalize_answer(text: str) -> list[str]:
-    """Words of `text` lower-cased, with punctuation and the articles a, an, the removed."""
-    return ARTICLES.sub(" ", text.lower().translate(PUNCTUATION)).split()
+    """Words of `text`: NFKD-decomposed with the combining marks dropped ("José" -> "Jose"),
+    case-folded, every punctuation character (is_separator) a space, the articles a, an, the
+    removed."""
+    chars = (c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    kept = "".join(" " if is_separator(c) else c for c in chars)
+    return ARTICLES.sub(" ", kept.casefold()).split()
 
 
 def alias_match(text: str, aliases: list[str]) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 
 from motif_discovery.utils.errors import InputError
@@ -45,28 +46,36 @@ COLUMNS = (
 KEPT = ("subj", "prop", "obj", "s_wiki_title", "o_wiki_title")
 DELIMITERS = {".tsv": "\t", ".csv": ","}
 
+log = logging.getLogger(__name__)
+
 
 def string_list(text: str, where: str) -> list[str]:
-    """A JSON list of non-empty strings (PopQA's alias columns)."""
+    """A JSON list of strings (PopQA's alias columns); anything else is an InputError."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(f"{where}: not a JSON list: {text!r} ({err.msg})") from err
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise InputError(f"{where}: must be a JSON list of non-empty strings, got {text!r}")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{where}: must be a JSON list of strings, got {text!r}")
     return value
 
 
 def cloze_row(row: dict[str, str], where: str) -> dict:
-    """One PopQA row as a cloze row; `where` names its file and line in errors."""
+    """One PopQA row as a cloze row, its empty (blank) aliases dropped and reported (its
+    'answers' can be empty: read_popqa skips the row); `where` names its file and line."""
     question = (row.get("question") or "").strip()
     if not question:
         raise InputError(f"{where}: column 'question' is empty")
     if not (row.get("id") or "").strip():
         raise InputError(f"{where}: column 'id' is empty")
-    answers = string_list(row["possible_answers"], f"{where}: column 'possible_answers'")
-    if not answers:
-        raise InputError(f"{where}: column 'possible_answers' is an empty list")
+    aliases = string_list(row["possible_answers"], f"{where}: column 'possible_answers'")
+    answers = [a for a in aliases if a.strip()]
+    if len(answers) < len(aliases):
+        log.warning(
+            "%s: column 'possible_answers': %d empty alias(es) dropped",
+            where,
+            len(aliases) - len(answers),
+        )
     out = {"id": f"popqa-{row['id'].strip()}", "text": question, "answers": answers}
     out["dataset"] = "popqa"
     for key in ("s_pop", "o_pop"):
@@ -78,13 +87,14 @@ def cloze_row(row: dict[str, str], where: str) -> dict:
 
 
 def read_popqa(path: str | Path) -> list[dict]:
-    """The cloze rows of a PopQA file (every row checked before any is returned)."""
+    """The cloze rows of a PopQA file (every row checked before any is returned); a row
+    without a non-empty alias cannot be scored: it is skipped and reported."""
     path = Path(path)
     if path.suffix not in DELIMITERS:
         raise InputError(f"{path}: PopQA file must end in .tsv or .csv")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    rows = []
+    rows, skipped = [], []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle, delimiter=DELIMITERS[path.suffix])
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
@@ -94,9 +104,20 @@ def read_popqa(path: str | Path) -> list[dict]:
             where = f"{path}: line {reader.line_num}"
             if None in row or any(row[c] is None for c in COLUMNS):
                 raise InputError(f"{where}: expected {len(reader.fieldnames)} columns")
-            rows.append(cloze_row(row, where))
+            found = cloze_row(row, where)
+            if found["answers"]:
+                rows.append(found)
+            else:
+                skipped.append(reader.line_num)
+    if skipped:
+        log.warning(
+            "%s: %d row(s) without a non-empty alias in 'possible_answers' skipped (lines %s)",
+            path,
+            len(skipped),
+            ", ".join(map(str, skipped)),
+        )
     if not rows:
-        raise InputError(f"{path}: no question rows")
+        raise InputError(f"{path}: no question rows with an answer alias")
     return rows
 
 

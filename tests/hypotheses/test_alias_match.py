@@ -22,6 +22,15 @@ from motif_discovery.utils.errors import InputError
         (" An Oryol native.", ["oryol"], True),
         (" Nothing here.", ["Hitch", "Alfred Hitchcock"], False),
         (" Hitchcock.", ["Hitch"], False),
+        (" José Martí wrote it.", ["Jose Marti"], True),  # accents dropped (NFKD)
+        (" Jose Marti.", ["José Martí"], True),
+        (" It was O\u2019Brien\u2019s.", ["O'Brien's"], True),  # curly apostrophe
+        (" From 1939\u20131945.", ["1939-1945"], True),  # en dash
+        (" \u00abParis\u00bb, surely.", ["Paris"], True),  # guillemets
+        (" \u201cThe Beatles\u201d", ["Beatles"], True),  # curly quotes
+        (" STRAẞE", ["strasse"], True),  # case folding
+        (" Zoe.", ["Zoë"], True),
+        (" Zoology.", ["Zoë"], False),
     ],
 )
 def test_alias_match_cases(text, aliases, expected):
@@ -30,6 +39,18 @@ def test_alias_match_cases(text, aliases, expected):
 
 def test_normalize_answer_drops_case_punctuation_articles():
     assert normalize_answer("The Fab-Four, an A.B. band") == ["fab", "four", "b", "band"]
+
+
+def test_normalize_answer_unicode():
+    assert normalize_answer("Ça, c\u2019est l\u2019été \u2014 São Paulo") == [
+        "ca",
+        "c",
+        "est",
+        "l",
+        "ete",
+        "sao",
+        "paulo",
+    ]
 
 
 def test_answers_labeler_labels_by_prefix_text(tmp_path):

@@ -44,7 +44,7 @@ def test_reads_the_same_rows_from_csv(tmp_path):
     ("column", "value", "message"),
     [
         ("possible_answers", "politician", "line 3: column 'possible_answers'"),
-        ("possible_answers", "[]", "line 3: column 'possible_answers' is an empty list"),
+        ("possible_answers", '["ok", 3]', "line 3: column 'possible_answers'"),
         ("question", "", "line 3: column 'question' is empty"),
         ("s_pop", "many", "line 3: column 's_pop' is not an integer"),
     ],
@@ -56,6 +56,34 @@ def test_bad_rows_name_their_line(tmp_path, column, value, message):
     path.write_text("".join("\t".join(r) + "\n" for r in raw))
     with pytest.raises(InputError, match=re.escape(message)):
         read_popqa(path)
+
+
+def write_with(tmp_path, line: int, answers: str) -> Path:
+    """The fixture with data row `line` (file line `line + 1`) given `answers`."""
+    raw = fixture_rows()
+    raw[line][COLUMNS.index("possible_answers")] = answers
+    path = tmp_path / "popqa.tsv"
+    path.write_text("".join("\t".join(r) + "\n" for r in raw))
+    return path
+
+
+def test_empty_aliases_are_dropped_and_reported(tmp_path, caplog):
+    path = write_with(tmp_path, 2, '["", "politician", "  "]')
+    rows = read_popqa(path)
+    assert len(rows) == len(fixture_rows()) - 1
+    assert rows[1]["answers"] == ["politician"]
+    assert "line 3: column 'possible_answers': 2 empty alias(es) dropped" in caplog.text
+
+
+@pytest.mark.parametrize("answers", ['[""]', "[]"])
+def test_row_without_an_alias_is_skipped_and_reported(tmp_path, caplog, answers):
+    path = write_with(tmp_path, 2, answers)
+    rows = read_popqa(path)
+    expected = [r for i, r in enumerate(read_popqa(FIXTURE)) if i != 1]
+    assert rows == expected
+    assert "1 row(s) without a non-empty alias in 'possible_answers' skipped (lines 3)" in (
+        caplog.text
+    )
 
 
 def test_missing_column_is_named(tmp_path):
