@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from circuit_tracer import ReplacementModel
 
+from motif_discovery.model.hooks import check_hook_points
 from motif_discovery.model.paths import local_path, resolve_name
 from motif_discovery.toy_world.replacement import METADATA_FILE, load_replacement_model
 from motif_discovery.utils.config import ModelConfig
@@ -41,7 +42,16 @@ def transcoders_digest(config: ModelConfig) -> str | None:
 
 
 def load_attribution_model(config: ModelConfig, device: torch.device, dtype: torch.dtype):
-    """The frozen replacement model of `model.name` with `model.transcoders`."""
+    """The frozen replacement model of `model.name` with `model.transcoders`, whose hook
+    points stage 7 must be able to hook (checked here, before any prefix is attributed)."""
+    replacement = load_replacement(config, device, dtype)
+    layers = replacement.transcoders
+    check_hook_points(layers.feature_input_hook, layers.feature_output_hook)
+    return replacement
+
+
+def load_replacement(config: ModelConfig, device: torch.device, dtype: torch.dtype):
+    """circuit-tracer's ReplacementModel of `model.name` with `model.transcoders`."""
     transcoders = local_path(config.transcoders)
     model_dir = local_path(config.name)
     if transcoders is not None and (transcoders / METADATA_FILE).is_file():

@@ -11,6 +11,15 @@ after the MLP (circuit-tracer's hook points `mlp.hook_in` -> `mlp.hook_out`/`hoo
 
 so resid_out_l = resid_mid_l + write_l. `mlp_hooks` calls one hook with (layer, read_l,
 write_l) at every decoder layer, whichever of the two shapes the layer has.
+
+Transcoders that read at `ln2.hook_normalized` (GemmaScope's) read the pre-MLP norm's
+normalised input before its weight, which circuit-tracer 0.5.0 maps (Gemma 2/3) to the
+output of pre_feedforward_layernorm._norm:
+
+    read_l = resid_mid_l / sqrt(mean(resid_mid_l^2) + eps)    (float32),
+
+so the MLP input is read_l (1 + w) with w the norm's weight. Only layers with that norm
+(Gemma 2/3) have this read point.
 """
 
 from __future__ import annotations
@@ -26,7 +35,9 @@ from motif_discovery.utils.errors import InputError
 
 MlpHook = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor | None]
 # circuit-tracer's names of the read and write points above (TransformerLens convention)
-READ_HOOKS = frozenset({"mlp.hook_in"})
+MLP_INPUT = "mlp.hook_in"
+NORMALIZED = "ln2.hook_normalized"
+READ_HOOKS = frozenset({MLP_INPUT, NORMALIZED})
 WRITE_HOOKS = frozenset({"mlp.hook_out", "hook_mlp_out"})
 
 
@@ -55,15 +66,39 @@ def check_hook_points(read: str, write: str) -> None:
         )
 
 
+def read_module(decoder: nn.Module, read: str) -> nn.Module:
+    """The module whose input hook() reads (through `read_value`): the MLP for
+    `mlp.hook_in`, the norm before the MLP for `ln2.hook_normalized` (Gemma 2/3 only)."""
+    if read not in READ_HOOKS:
+        raise InputError(f"model.transcoders: read point {read!r} is none of {sorted(READ_HOOKS)}")
+    if read == MLP_INPUT:
+        return decoder.mlp
+    norm = getattr(decoder, "pre_feedforward_layernorm", None)
+    if norm is None or not hasattr(norm, "_norm"):
+        raise InputError(
+            f"model.transcoders: they read at {read!r}, which exists only in layers with a "
+            f"norm before the MLP and one after it (Gemma 2/3); this model's layers "
+            f"({type(decoder).__name__}) have none: use transcoders that read at {MLP_INPUT!r}"
+        )
+    return norm
+
+
+def read_value(module: nn.Module, read: str, value: torch.Tensor) -> torch.Tensor:
+    """read_l from the input of read_module: as it is, or normalised (module docstring)."""
+    return value if read == MLP_INPUT else module._norm(value.float())
+
+
 @contextmanager
-def mlp_hooks(model: PreTrainedModel, hook: MlpHook) -> Iterator[None]:
+def mlp_hooks(model: PreTrainedModel, hook: MlpHook, read: str = MLP_INPUT) -> Iterator[None]:
     """Within the block, every decoder layer calls hook(layer, read_l, write_l) (module
-    docstring); a tensor it returns replaces write_l (None keeps it)."""
+    docstring), read_l at the transcoders' read point `read`; a tensor it returns replaces
+    write_l (None keeps it)."""
     inputs: dict[int, torch.Tensor] = {}
+    readers = [read_module(decoder, read) for decoder in decoder_layers(model)]
 
     def remember(layer: int):
-        def keep(_module, args):
-            inputs[layer] = args[0]
+        def keep(module, args):
+            inputs[layer] = read_value(module, read, args[0])
 
         return keep
 
@@ -73,7 +108,7 @@ def mlp_hooks(model: PreTrainedModel, hook: MlpHook) -> Iterator[None]:
     with ExitStack() as stack:
         for layer, decoder in enumerate(decoder_layers(model)):
             for handle in (
-                decoder.mlp.register_forward_pre_hook(remember(layer)),
+                readers[layer].register_forward_pre_hook(remember(layer)),
                 write_module(decoder).register_forward_hook(call(layer)),
             ):
                 stack.callback(handle.remove)

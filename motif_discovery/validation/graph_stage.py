@@ -109,7 +109,8 @@ def compare_replacement(
         attributions.prefix_token_ids, tokens, int(config.compat.reference_position_shift)
     )
     hook = replacement_hook(transcoders)
-    batches = paired_target_logits(model, sequences, rows, hook, config.validation.batch_size)
+    read = transcoders.layers.feature_input_hook
+    batches = paired_target_logits(model, sequences, rows, hook, config.validation.batch_size, read)
     return TargetComparison.cat([compare_targets(*batch) for batch in batches])
 
 

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from motif_discovery.attribution.backward import pad
 from motif_discovery.attribution.targets import TargetRow
-from motif_discovery.model.hooks import MlpHook, mlp_hooks
+from motif_discovery.model.hooks import MLP_INPUT, MlpHook, mlp_hooks
 from motif_discovery.model.transcoders import Transcoders
 
 PAD_ID = 0  # any token id: right padding is never read by an earlier position
@@ -52,14 +52,16 @@ def paired_target_logits(
     rows: Sequence[TargetRow],
     hook: MlpHook,
     batch_size: int,
+    read: str = MLP_INPUT,
 ) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
     """Per batch of sequences: (real logits [n, V], logits with `hook` on every MLP [n, V],
-    tokens [n]) at the targets of `rows` (rows[i] holds the targets of sequences[i])."""
+    tokens [n]) at the targets of `rows` (rows[i] holds the targets of sequences[i]); the
+    hook reads at the transcoders' read point `read` (model/hooks.py)."""
     device = model.device
     for start in range(0, len(sequences), batch_size):
         ids = pad(sequences[start : start + batch_size], PAD_ID, device)
         batch, positions, tokens = target_index(rows[start : start + batch_size], device)
         real = model(input_ids=ids).logits[batch, positions]
-        with mlp_hooks(model, hook):
+        with mlp_hooks(model, hook, read):
             replaced = model(input_ids=ids).logits[batch, positions]
         yield real, replaced, tokens

@@ -171,7 +171,8 @@ class Steerer:
         ids = torch.full((len(sequences), width), PAD_ID, dtype=torch.long)
         for b, seq in enumerate(sequences):
             ids[b, : len(seq)] = torch.tensor(seq)
-        with mlp_hooks(self.model, steering_hook(self.transcoders, self.plan(steers))):
+        hook = steering_hook(self.transcoders, self.plan(steers))
+        with mlp_hooks(self.model, hook, self.transcoders.layers.feature_input_hook):
             hidden = self.model.model(input_ids=ids.to(device), use_cache=False).last_hidden_state
         self.forward_passes += 1
         owner = np.concatenate([np.full(len(t.positions), b) for b, t in enumerate(targets)])

@@ -165,9 +165,66 @@ def test_a_returned_tensor_is_what_the_layer_adds(which, request):
 def test_transcoders_must_read_and_write_where_the_hooks_are():
     check_hook_points("mlp.hook_in", "hook_mlp_out")
     check_hook_points("mlp.hook_in", "mlp.hook_out")
-    with pytest.raises(
-        InputError, match=r"model\.transcoders: they read at 'ln2\.hook_normalized'"
-    ):
-        check_hook_points("ln2.hook_normalized", "hook_mlp_out")
+    check_hook_points("ln2.hook_normalized", "hook_mlp_out")  # GemmaScope's read point
+    with pytest.raises(InputError, match=r"model\.transcoders: they read at 'hook_resid_mid'"):
+        check_hook_points("hook_resid_mid", "hook_mlp_out")
     with pytest.raises(InputError, match="write at 'hook_resid_post'"):
         check_hook_points("mlp.hook_in", "hook_resid_post")
+
+
+@pytest.mark.parametrize("which", ["gemma3", "gemma3_multimodal"])
+def test_ln2_hook_normalized_is_the_norm_before_its_weight(which, request):
+    """GemmaScope's read point: resid_mid / rms(resid_mid), computed by hand from the norm's
+    input; times (1 + w) it is the MLP input the default read point sees."""
+    model = pick(which, request)
+    normalized, inputs = {}, {}
+    with torch.no_grad(), mlp_hooks(model, lambda layer, read, _w: inputs.__setitem__(layer, read)):
+        model(input_ids=IDS)
+    with (
+        torch.no_grad(),
+        mlp_hooks(
+            model,
+            lambda layer, read, _w: normalized.__setitem__(layer, read),
+            "ln2.hook_normalized",
+        ),
+    ):
+        model(input_ids=IDS)
+    mids = resid_mid(model, IDS)
+    for layer, decoder in enumerate(decoder_layers(model)):
+        norm = decoder.pre_feedforward_layernorm
+        x = mids[layer].double()
+        manual = x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + norm.eps)
+        torch.testing.assert_close(normalized[layer].double(), manual, rtol=1e-5, atol=1e-6)
+        scaled = normalized[layer] * (1.0 + norm.weight.detach().float())
+        torch.testing.assert_close(scaled.to(inputs[layer].dtype), inputs[layer])
+
+
+def test_ln2_hook_normalized_is_refused_without_a_pre_mlp_norm():
+    model = qwen3()
+    with (
+        pytest.raises(InputError, match=r"'ln2\.hook_normalized'.*Gemma 2/3"),
+        mlp_hooks(model, lambda *_: None, "ln2.hook_normalized"),
+    ):
+        pass
+
+
+def test_stage_3_refuses_transcoders_stage_7_cannot_hook_when_it_loads_them(monkeypatch):
+    """The refusal comes when stage 3 loads the replacement model, before any attribution
+    (not after stages 1-6 ran): the toy replacement model, its transcoder set declared to
+    read at hook_resid_mid (which circuit-tracer maps for Gemma, stage 7 does not hook)."""
+    from motif_discovery.attribution import model as attribution_model
+    from motif_discovery.utils.config import load_config
+
+    config = load_config(REPO / "configs" / "toy_world.json", [])
+    cpu = torch.device("cpu")
+    attribution_model.load_attribution_model(config.model, cpu, torch.float32)  # as shipped
+    real = attribution_model.load_replacement
+
+    def reading_elsewhere(*args):
+        replacement = real(*args)
+        replacement.transcoders.feature_input_hook = "hook_resid_mid"
+        return replacement
+
+    monkeypatch.setattr(attribution_model, "load_replacement", reading_elsewhere)
+    with pytest.raises(InputError, match="they read at 'hook_resid_mid'"):
+        attribution_model.load_attribution_model(config.model, cpu, torch.float32)
