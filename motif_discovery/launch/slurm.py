@@ -84,6 +84,12 @@ def check_options(args: argparse.Namespace, config: Config) -> None:
         raise InputError("--slurm runs every stage: do not combine it with --from/--to/--only")
     if args.shard != "0/1":
         raise InputError("--slurm chooses the shards itself: do not combine it with --shard")
+    if config.run.device.startswith("cuda") and config.slurm.gpus_per_task < 1:
+        raise InputError(
+            f"slurm.gpus_per_task: {config.slurm.gpus_per_task}, but run.device is "
+            f"{config.run.device!r}: the jobs would get no GPU; set slurm.gpus_per_task "
+            "(e.g. 1)"
+        )
     if config.data.source != "clozes":
         raise InputError(
             f"data.source: {config.data.source!r}: --slurm runs cloze studies "

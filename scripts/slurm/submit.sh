@@ -9,6 +9,8 @@
 # --cpus-per-task=8 --time=04:00:00) apply to every job. Jobs run in the current directory
 # (relative paths in the config are relative to it); sbatch writes their logs there
 # (slurm-<job>.out, slurm-<array job>_<task>.out). Prints the five job ids, one a line.
+# When sbatch refuses a job, the jobs submitted before it are cancelled (scancel) and it
+# exits 1.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -26,21 +28,33 @@ shift
 run=("$@")
 export MOTIF_REPO=$repo
 
-submit() { # submit AFTER [sbatch options] SCRIPT [driver arguments]: prints the job id
+submitted=() # the job ids so far: a refused sbatch cancels them (nothing half-submitted stays)
+submit() { # submit AFTER [sbatch options] SCRIPT [driver arguments]: the job id in $job
   local after=$1
   shift
   local dependency=()
   [ -z "$after" ] || dependency=(--dependency="afterok:$after" --kill-on-invalid-dep=yes)
   local id
-  id=$(sbatch --parsable --export=ALL "${options[@]}" "${dependency[@]}" "$@")
-  echo "${id%%;*}"
+  if ! id=$(sbatch --parsable --export=ALL "${options[@]}" "${dependency[@]}" "$@"); then
+    if [ ${#submitted[@]} -gt 0 ]; then
+      echo "error: sbatch refused job $((${#submitted[@]} + 1)) of 5; cancelling the jobs" \
+        "submitted before it: ${submitted[*]}" >&2
+      scancel "${submitted[@]}" || true
+    else
+      echo "error: sbatch refused job 1 of 5; nothing submitted" >&2
+    fi
+    exit 1
+  fi
+  job=${id%%;*}
+  submitted+=("$job")
 }
 
-j1=$(submit "" "$here/single.sbatch" --only 1 "${run[@]}")
-j2=$(submit "$j1" --array="0-$((n - 1))" "$here/array.sbatch" --from 2 --to 4 "${run[@]}")
-j3=$(submit "$j2" --array="0-$((n - 1))" "$here/array.sbatch" --from 5 --to 6 "${run[@]}")
-j4=$(submit "$j3" --array="0-$((n - 1))" "$here/array.sbatch" --from 7 "${run[@]}")
-j5=$(submit "$j4" "$here/single.sbatch" --from 7 "${run[@]}")
-printf '%s\n' "$j1" "$j2" "$j3" "$j4" "$j5"
-echo "follow: squeue -j $j1,$j2,$j3,$j4,$j5 (a failed job cancels the later ones;" \
+submit "" "$here/single.sbatch" --only 1 "${run[@]}"
+submit "$job" --array="0-$((n - 1))" "$here/array.sbatch" --from 2 --to 4 "${run[@]}"
+submit "$job" --array="0-$((n - 1))" "$here/array.sbatch" --from 5 --to 6 "${run[@]}"
+submit "$job" --array="0-$((n - 1))" "$here/array.sbatch" --from 7 "${run[@]}"
+submit "$job" "$here/single.sbatch" --from 7 "${run[@]}"
+printf '%s\n' "${submitted[@]}"
+ids="${submitted[*]}"
+echo "follow: squeue -j ${ids// /,} (a failed job cancels the later ones;" \
   "resubmit the same command to resume)" >&2
