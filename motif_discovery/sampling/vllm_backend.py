@@ -30,16 +30,19 @@ VLLM_DTYPES = {
 }
 
 
-def engine_length(settings: VllmConfig, needed: int) -> int:
-    """vLLM's max_model_len: `sampling.vllm.max_model_len`, else `needed` (the longest
-    sequence stage 2 builds); a configured length below `needed` is an error."""
+def engine_length(settings: VllmConfig, limit: int) -> int:
+    """vLLM's max_model_len: `sampling.vllm.max_model_len`, else `limit`, the context limit
+    stage 2 checks every prefix against (model.max_context, else the model's
+    max_position_embeddings: prefix context + sampling.max_new_tokens fits in it); a
+    configured length below `limit` is an error."""
     if settings.max_model_len is None:
-        return needed
-    if settings.max_model_len < needed:
+        return limit
+    if settings.max_model_len < limit:
         raise InputError(
-            f"sampling.vllm.max_model_len: {settings.max_model_len} is below the {needed} "
-            "tokens stage 2 needs (prefix context + sampling.max_new_tokens); raise it or "
-            "set it to null"
+            f"sampling.vllm.max_model_len: {settings.max_model_len} is below the model's "
+            f"context limit of {limit} tokens (model.max_context, else the model's "
+            "max_position_embeddings), within which stage 2 fits each prefix context + "
+            "sampling.max_new_tokens; raise it, lower model.max_context, or set it to null"
         )
     return settings.max_model_len
 

@@ -123,5 +123,7 @@ def test_engine_length_defaults_to_the_stage_limit_and_refuses_a_shorter_one(mon
     assert engine_args["max_model_len"] == 64
     assert engine_args["gpu_memory_utilization"] == 0.5
     short = small_config("sampling.vllm.max_model_len=32")
-    with pytest.raises(InputError, match=r"sampling\.vllm\.max_model_len: 32"):
+    with pytest.raises(InputError, match=r"sampling\.vllm\.max_model_len: 32") as refused:
         VllmSampler(short.model, short.sampling, rule, 64, seed=0)
+    # it names what it compares: the model's context limit, not a per-prefix need
+    assert "below the model's context limit of 64 tokens (model.max_context" in str(refused.value)
