@@ -10,11 +10,12 @@
 Every computation is a call into the function the stage itself calls, with the same
 config; only file reading and writing are left out. Models are loaded on first use and
 kept: the language model (sampling, P_n, steering), the replacement model (attribution),
-the sentence embedder, the transcoders (steering).
+the sentence embedder, the transcoders (steering); md.release(...) drops them.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -36,6 +37,7 @@ from motif_discovery.api.results import (
 from motif_discovery.attribution.compute import AttributionSettings, attribute_prefix
 from motif_discovery.attribution.model import load_attribution_model
 from motif_discovery.attribution.outputs import PrefixAttributions, Sources
+from motif_discovery.attribution.stage import STAGE as ATTRIBUTION_STAGE
 from motif_discovery.clustering.beta_path import follow_beta_path
 from motif_discovery.clustering.outputs import ConfigResult
 from motif_discovery.clustering.stage import cluster_features, sweep_settings
@@ -44,6 +46,7 @@ from motif_discovery.data.prefixes import PREFIX_ID
 from motif_discovery.embedding.features import FeatureSet
 from motif_discovery.embedding.labels import make_labeler
 from motif_discovery.embedding.semantic import load_embedder
+from motif_discovery.embedding.stage import STAGE as EMBEDDING_STAGE
 from motif_discovery.embedding.stage import prefix_features
 from motif_discovery.graphs.activation_examples import ActivationIndex, PrefixSources
 from motif_discovery.graphs.semantic_graph import top_members
@@ -64,12 +67,14 @@ from motif_discovery.utils.config import (
 )
 from motif_discovery.utils.device import resolve_device, resolve_dtype
 from motif_discovery.utils.errors import InputError
+from motif_discovery.utils.manifest import config_subset, fingerprint
 from motif_discovery.validation.inputs import teacher_forcing
 from motif_discovery.validation.steering import Steerer
-from motif_discovery.validation.steering_stage import PrefixData, config_rows
+from motif_discovery.validation.steering_stage import PrefixData, hypothesis_groups, motif_rows
 
 TOY_WORLD_CONFIG = CONFIG_DIR / "toy_world.json"
 MOTIF_METHODS = ("RD", "Single", "random")  # 7c's methods whose hypotheses are RD motifs
+RELEASABLE = ("sampler", "replacement_model", "embedder", "steerer")
 
 
 def resolve_config(
@@ -157,7 +162,7 @@ class MotifDiscovery:
         backend = backend_name(self.config.sampling.backend)
         return Models(self.config, self.tokenizer, self.context_limit, backend)
 
-    @property
+    @cached_property
     def language_model(self):
         """The language model (shared by sampling, P_n and steering)."""
         return self.sampling_models.get()[0]
@@ -179,6 +184,32 @@ class MotifDiscovery:
         dtype = model_dtype(self.config.model.dtype, self.device)
         transcoders = load_transcoders(self.config.model, self.device, dtype)
         return Steerer(self.language_model, transcoders, self.config.validation.batch_size)
+
+    def release(self, *names: str) -> None:
+        """Drop the kept models named, so that their memory is freed (the CUDA cache is
+        emptied): "sampler" (stage 2's sampler and models, e.g. vLLM's engine; the language
+        model stays for steering), "replacement_model", "embedder", "steerer" (with its
+        transcoders). A later call that needs one loads it again."""
+        unknown = sorted(set(names) - set(RELEASABLE))
+        if unknown:
+            raise InputError(f"release: {unknown} are not models kept; one or more of {RELEASABLE}")
+        for name in names:
+            if name == "sampler":
+                models = self.__dict__.pop("sampling_models", None)
+                if models is not None and models.loaded is not None:
+                    self.__dict__.setdefault("language_model", models.loaded[0])
+            else:
+                self.__dict__.pop(name, None)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def settings_key(self, *stages: str) -> str:
+        """sha256 of the config values that stage 3 ("attribution") and/or stage 4
+        ("embedding") read (their STAGE.config_keys): what a cached view depends on."""
+        keys = {"attribution": ATTRIBUTION_STAGE, "embedding": EMBEDDING_STAGE}
+        read = [key for stage in stages for key in keys[stage].config_keys]
+        return fingerprint(config_subset(to_dict(self.config), read), "", {})
 
     # Stages.
 
@@ -213,8 +244,9 @@ class MotifDiscovery:
 
     def attribute(self, continuations: Continuations) -> PrefixAttributions:
         """Stage 3: each continuation's pooled attribution row a_n over the prefix's
-        sources (computed once per Continuations)."""
-        if "attributions" not in continuations.views:
+        sources (computed once per Continuations and stage-3 settings)."""
+        view = ("attributions", self.settings_key("attribution"))
+        if view not in continuations.views:
             settings = AttributionSettings.from_config(self.config)
             bar = tqdm(total=0, desc=f"attribution {continuations.prefix_id}", file=sys.stderr)
             with bar:
@@ -226,7 +258,7 @@ class MotifDiscovery:
                     bar.update,
                     continuations.surprisal,
                 )
-            continuations.views["attributions"] = PrefixAttributions(
+            continuations.views[view] = PrefixAttributions(
                 prefix_id=continuations.prefix_id,
                 a_raw=result.a.float().cpu(),
                 activations=result.sources.activations().float().cpu(),
@@ -235,16 +267,18 @@ class MotifDiscovery:
                 prefix_token_ids=list(continuations.context),
                 record={"span_starts": result.span_starts},
             )
-        return continuations.views["attributions"]
+        return continuations.views[view]
 
     def features(self, continuations: Continuations) -> FeatureSet:
         """Stage 4: the semantic view e, the centred, scaled attribution view a, P_n and
-        the labels (data.labeler) (computed once per Continuations)."""
-        if "features" not in continuations.views:
+        the labels (data.labeler) (computed once per Continuations and stage-3 and -4
+        settings)."""
+        view = ("features", self.settings_key("attribution", "embedding"))
+        if view not in continuations.views:
             attributions = self.attribute(continuations)
             row = {"prefix_id": continuations.prefix_id, "text": continuations.prefix}
             labeler, _ = make_labeler(self.config, [row | continuations.extra], Path("<api>"))
-            continuations.views["features"] = prefix_features(
+            continuations.views[view] = prefix_features(
                 self.embedder,
                 self.config.embedding,
                 labeler,
@@ -255,7 +289,7 @@ class MotifDiscovery:
                 torch.tensor(continuations.p_n, dtype=torch.float32),
                 attributions.a_raw,
             )
-        return continuations.views["features"]
+        return continuations.views[view]
 
     def cluster(
         self,
@@ -377,7 +411,8 @@ class MotifDiscovery:
     def validate_steering(
         self, motifs: list[Motif], methods: list[str] | None = None
     ) -> list[MotifSteering]:
-        """Stage 7c on motifs of one cluster call: per motif, the members drawn
+        """Stage 7c on motifs of one cluster call (only those given are steered): per
+        motif, the members drawn
         (validation.max_members, validation.seed) are teacher-forced unsteered and with each
         method's features steered at every eps (validation.epsilons, selections, B);
         changes and Pearson/Spearman of eps vs change. methods: among RD, Single, random
@@ -400,8 +435,14 @@ class MotifDiscovery:
             int(config.compat.reference_position_shift),
         )
         data = PrefixData(fit.attributions, fit.features, sequences, targets, [fit.result])
+        wanted = {motif.id for motif in motifs}
+        groups = [g for g in hypothesis_groups(data, fit.result, config) if g[0].motif in wanted]
+        rows = []
         with torch.no_grad():
-            rows = config_rows(self.steerer, data, fit.result, config)
+            for group in tqdm(
+                groups, desc=f"7c {fit.result.prefix_id}", file=sys.stderr, leave=False
+            ):
+                rows += motif_rows(self.steerer, data, fit.result, group, config.validation)
         out = []
         for motif in motifs:
             mine = [

@@ -20,7 +20,8 @@ class Continuations:
     p_norm, multiplicity, backend, seed); summary: stage 2's counts (calls, samples, distinct,
     why sampling stopped, first tokens); context: [BOS] + prompt tokens (model/context.py);
     extra: the prefix's other keys, as a cloze row's (e.g. 'answers' for data.labeler
-    'answers'); views: stage 3's and 4's results, kept by MotifDiscovery once computed.
+    'answers'); views: stage 3's and 4's results, kept by MotifDiscovery once computed, keyed
+    by ("attributions" or "features", MotifDiscovery.settings_key of the settings they read).
     """
 
     prefix: str
@@ -29,7 +30,7 @@ class Continuations:
     records: list[dict[str, Any]]
     summary: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
-    views: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    views: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -150,8 +151,18 @@ class MotifHierarchy:
     events: list[HierarchyEvent]
 
     def at(self, beta: float) -> HierarchyEvent:
-        """The event whose partition holds at `beta` (the last starting at or below it)."""
-        return [event for event in self.events if event.beta <= beta][-1]
+        """The event whose partition holds at `beta` (the last starting at or below it; the
+        first event below the first split). ValueError for beta < 0, NaN, or beyond
+        beta_end, where the path does not say which partition holds."""
+        if not beta >= 0:
+            raise ValueError(f"MotifHierarchy.at: beta must be >= 0, got {beta}")
+        if self.beta_end is not None and beta > self.beta_end:
+            raise ValueError(
+                f"MotifHierarchy.at: beta {beta} is beyond beta_end {self.beta_end}: the path "
+                f"stopped there ({self.stopped}); raise clustering.K_clamp or beta_max"
+            )
+        below = [event for event in self.events if event.beta <= beta]
+        return below[-1] if below else self.events[0]
 
     def __str__(self) -> str:
         return "\n".join(event.describe() for event in self.events)
@@ -178,28 +189,53 @@ class SteeringRow:
 
 @dataclass(frozen=True)
 class MotifSteering:
-    """Stage 7c's rows of one motif (methods RD, Single, random; every selection and B).
-    pearson, spearman, changes: those of the RD row at the first selection and largest B."""
+    """Stage 7c's rows of one motif (the methods steered: RD, Single, random; every
+    selection and B). pearson, spearman, changes: those of the RD row at the first selection
+    and largest B; None when RD was not steered (or that row is unusable)."""
 
     motif: int
     rows: list[SteeringRow]
 
-    def row(self, method: str = "RD", selection: str | None = None, B: int | None = None):
-        """The row of (method, selection, B); None picks the first selection, largest B."""
+    @property
+    def methods(self) -> list[str]:
+        """The methods steered, in row order."""
+        return list(dict.fromkeys(r.method for r in self.rows))
+
+    def row(
+        self, method: str = "RD", selection: str | None = None, B: int | None = None
+    ) -> SteeringRow:
+        """The row of (method, selection, B); None picks the method's first selection and
+        its largest B. LookupError naming what is there when no row matches."""
         rows = [r for r in self.rows if r.method == method]
-        selection = rows[0].selection if selection is None else selection
-        rows = [r for r in rows if r.selection == selection]
-        B = max(r.B for r in rows) if B is None else B
-        return next(r for r in rows if r.B == B)
+        if rows:
+            selection = rows[0].selection if selection is None else selection
+            rows = [r for r in rows if r.selection == selection]
+        if rows:
+            B = max(r.B for r in rows) if B is None else B
+            rows = [r for r in rows if r.B == B]
+        if not rows:
+            there = sorted({(r.method, r.selection, r.B) for r in self.rows})
+            raise LookupError(
+                f"motif {self.motif}: no steering row of method {method!r}, selection "
+                f"{selection!r}, B {B!r}; (method, selection, B) there: {there}"
+            )
+        return rows[0]
+
+    def _rd(self) -> SteeringRow | None:
+        """The RD row at the first selection and largest B (None when RD was not steered)."""
+        return self.row("RD") if "RD" in self.methods else None
 
     @property
     def pearson(self) -> float | None:
-        return self.row().pearson
+        row = self._rd()
+        return None if row is None else row.pearson
 
     @property
     def spearman(self) -> float | None:
-        return self.row().spearman
+        row = self._rd()
+        return None if row is None else row.spearman
 
     @property
     def changes(self) -> list[float] | None:
-        return self.row().changes
+        row = self._rd()
+        return None if row is None else row.changes
