@@ -64,8 +64,9 @@ def prefix_ids(
 
 def max_context(model_config, config: ModelConfig) -> int:
     """The longest sequence allowed: `model.max_context`, else the model's
-    max_position_embeddings (`model_config` is the transformers config)."""
-    limit = getattr(model_config, "max_position_embeddings", None)
+    max_position_embeddings (`model_config` is the transformers config; a multimodal one,
+    e.g. Gemma 3's, states it in its language model's config, get_text_config())."""
+    limit = getattr(model_config.get_text_config(), "max_position_embeddings", None)
     if config.max_context is not None:
         return config.max_context if limit is None else min(config.max_context, limit)
     if limit is None:

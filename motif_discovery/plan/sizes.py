@@ -10,7 +10,9 @@ text), from its config:
 
 with V the vocabulary, d the model width, L layers, H query heads, K key-value heads, h the
 head width, I the MLP width, n_norm = 4 for Gemma 3 (norms before and after attention and
-MLP), else 2. A per-layer transcoder set of width w holds L (2 w d + w + d) parameters
+MLP), else 2. A multimodal config.json (Gemma 3 4B and up: model_type gemma3) describes its
+language model under `text_config`, leaving out the fields that equal transformers' defaults
+(TEXT_DEFAULTS); its vision encoder is not counted. A per-layer transcoder set of width w holds L (2 w d + w + d) parameters
 (encoder, decoder, their biases), plus L d^2 with a skip connection.
 """
 
@@ -52,6 +54,19 @@ QWEN3_8B_CONFIG = {  # Qwen/Qwen3-8B config.json (the fields the formula reads)
     "head_dim": 128,
     "tie_word_embeddings": False,
 }
+TEXT_DEFAULTS = {  # transformers' Gemma3TextConfig defaults, which config.json leaves out
+    "gemma3_text": {
+        "vocab_size": 262208,
+        "hidden_size": 2304,
+        "intermediate_size": 9216,
+        "num_hidden_layers": 26,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "tie_word_embeddings": True,
+        "attention_bias": False,
+    }
+}
 GEMMA3_4B = Size(4_300_000_000, 34, 2560, 262_208, "published: 4.3B with its vision encoder")
 EMBEDDINGGEMMA = Size(308_000_000, 24, 768, 262_144, "published: 308M")
 MINILM = Size(22_700_000, 6, 384, 30_522, "published: 22.7M")
@@ -75,8 +90,20 @@ def decoder_params(config: dict) -> int:
     return V * d + head + d + L * layer
 
 
+def language_model(config: dict) -> dict:
+    """The decoder's fields of a config.json: its `text_config` when it has one (a
+    multimodal model's language model), with the defaults of TEXT_DEFAULTS filled in."""
+    text = config.get("text_config")
+    config = text if isinstance(text, dict) else config
+    return {**TEXT_DEFAULTS.get(config.get("model_type"), {}), **config}
+
+
 def config_size(config: dict, source: str) -> Size:
-    """The Size of a decoder's config.json (unknown for another architecture)."""
+    """The Size of a decoder's config.json (unknown for another architecture); of a
+    multimodal one's language model."""
+    if isinstance(config.get("text_config"), dict):
+        source += " (text_config: the language model; its vision encoder is not counted)"
+    config = language_model(config)
     if config.get("model_type") not in DECODER_TYPES:
         return Size(None, source=f"unknown size (architecture {config.get('model_type')!r})")
     try:
