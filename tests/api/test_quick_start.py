@@ -1,11 +1,14 @@
 """The Python API (motif_discovery/api) against the pipeline's own stages and README.
 
 - README's Quick Start runs as written (a subprocess in a temporary directory) and prints
-  what README shows below it;
+  what README shows below it (numbers within a rounding's tolerance), and prints n/a for a
+  motif whose RD steering is unusable;
 - on a prefix of the session's small toy-world run (toy_stage5_run, tests/toy_run.py's
   settings), the API's continuations, attributions, features and RD partition equal the
   files stages 2-5 wrote, its beta path equals stage 5's, its priors equal the P-mass of
-  the members computed here from P_n, and its steering rows equal stage 7c's.
+  the members computed here from P_n, and its steering rows equal stage 7c's; stage 3/4
+  views are kept per settings, validate_steering steers only the motifs given, and
+  release drops the sampler while steering still works.
 """
 
 from __future__ import annotations
@@ -86,10 +89,7 @@ def test_readme_quick_start_runs_and_prints_what_readme_shows(tmp_path):
         for x in lines
     ]
     assert [m.group(1) for m in steered if m] == [m.group(1) for m in motifs]
-    ours, theirs = skeleton(proc.stdout), skeleton(shown)
-    assert [line for line, _, _ in ours] == [line for line, _, _ in theirs]
-    for (line, got, tolerance), (_, want, _) in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(got, want, rtol=0, atol=tolerance, err_msg=line)
+    assert_shown(proc.stdout, shown)
 
 
 NUMBER = re.compile(r"[+-]?\d+\.\d+")
@@ -104,6 +104,41 @@ def skeleton(output: str) -> list[tuple[str, list[float], float]]:
         tolerance = 0.02 if "steering" in line else 0.005 if "Top features" in line else 0.05
         out.append((NUMBER.sub("#", line), [float(x) for x in NUMBER.findall(line)], tolerance))
     return out
+
+
+def assert_shown(output: str, shown: str) -> None:
+    """`output` has README's lines, motif ids, features and examples, and its numbers
+    within the tolerances of `skeleton`."""
+    ours, theirs = skeleton(output), skeleton(shown)
+    assert [line for line, _, _ in ours] == [line for line, _, _ in theirs]
+    for (line, got, tolerance), (_, want, _) in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=tolerance, err_msg=line)
+
+
+def test_the_comparison_with_readme_allows_rounding_only():
+    _, shown = quick_start()
+
+    def nudge(by: float):
+        return lambda m: f"{m.group(1)}{float(m.group(2)) + by:.2f}{m.group(3)}"
+
+    nudged = re.sub(r"(: )(\d+\.\d\d)(%)", nudge(0.04), shown)  # priors, within 0.05
+    nudged = re.sub(r"(= )(-?\d\.\d\d)()$", nudge(-0.01), nudged, flags=re.M)  # Spearman
+    assert len(nudged.splitlines()) == len(shown.splitlines()) and nudged != shown
+    assert_shown(nudged, shown)
+    first = re.search(r"Motif (\d+): (\d+\.\d\d)%", shown)
+    changed = [
+        shown.replace(
+            first.group(0), f"Motif {first.group(1)}: {float(first.group(2)) + 0.1:.2f}%"
+        ),
+        shown.replace("Motif 1:", "Motif 7:", 1),
+        shown.replace("  Example: ", "  Example: x", 1),
+        shown.replace("L", "M", 1),
+        shown.rsplit("\n", 2)[0] + "\n",
+    ]
+    for wrong in changed:
+        assert wrong != shown
+        with pytest.raises(AssertionError):
+            assert_shown(wrong, shown)
 
 
 def test_readme_quick_start_prints_na_for_an_unusable_row(capsys):
