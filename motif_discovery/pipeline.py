@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motif_discovery.launch import slurm
-from motif_discovery.plan.plan import print_plan
+from motif_discovery.launch.job_plan import print_slurm_plan
+from motif_discovery.plan.plan import build_plan, print_plan
 from motif_discovery.utils.cli import INTERRUPTED_EXIT, add_run_options
 from motif_discovery.utils.config import Config, load_config
 from motif_discovery.utils.errors import InputError
@@ -135,7 +136,8 @@ def parser() -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="validate the config and print the plan (stages, artifacts, models, memory and "
-        "time estimates) without loading any model or running a stage",
+        "time estimates) without loading any model or running a stage; with --slurm N, "
+        "the SLURM jobs it would submit (checked, not submitted)",
     )
     out.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
     slurm.add_slurm_options(out)
@@ -153,9 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         stages = select(stage_list(config), args.first, args.last, args.only)
         if args.json and not args.dry_run:
             raise InputError("--json: only with --dry-run")
+        slurm.check_options(args, config)
+        if args.dry_run and args.slurm is not None:
+            plan = build_plan(config, stages, args.config)
+            return print_slurm_plan(args, config, plan, args.json)
         if args.dry_run:
             return print_plan(config, stages, args.config, args.json)
-        slurm.check_options(args, config)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
