@@ -412,10 +412,9 @@ class MotifDiscovery:
         self, motifs: list[Motif], methods: list[str] | None = None
     ) -> list[MotifSteering]:
         """Stage 7c on motifs of one cluster call (only those given are steered): per
-        motif, the members drawn
-        (validation.max_members, validation.seed) are teacher-forced unsteered and with each
-        method's features steered at every eps (validation.epsilons, selections, B);
-        changes and Pearson/Spearman of eps vs change. methods: among RD, Single, random
+        motif, the members drawn (validation.max_members, validation.seed) are
+        teacher-forced unsteered and with each method's features steered at every eps
+        (validation.epsilons, selections, B); changes and Pearson/Spearman of eps vs change. methods: among RD, Single, random
         (default: those of validation.methods; KM-Sem steers k-means clusters, not motifs)."""
         fits = {id(m.fit) for m in motifs}
         if len(fits) != 1 or motifs[0].fit is None:
