@@ -32,11 +32,14 @@ def toy_stage5_run(tmp_path_factory) -> Path:
     from motif_discovery.data import preparation
     from motif_discovery.embedding import stage as embedding
     from motif_discovery.sampling import stage as sampling
-    from motif_discovery.utils.config import load_config
+    from motif_discovery.utils.config import load_config, to_dict
+    from motif_discovery.utils.io import write_json
     from tests.toy_run import REPO, SMALL
 
     run_dir = tmp_path_factory.mktemp("toy_stage5_run") / "run"
     config = load_config(REPO / "configs" / "toy_world.json", SMALL)
+    run_dir.mkdir(parents=True)
+    write_json(run_dir / "config.resolved.json", to_dict(config))  # as every stage script does
     cwd, threads = Path.cwd(), torch.get_num_threads()
     os.chdir(REPO)  # the config names the toy world's files relative to the repository
     torch.set_num_threads(1)
