@@ -10,6 +10,10 @@ the Wilcoxon signed-rank test of the paired differences (scipy, two-sided) and t
 motifs where RD's correlation is higher. With family labels (7c's confusion): per steered
 motif, on-target = the slope of its own (majority) family, off-target = the mean slope of
 the other probed families; their means, the share with on > off, and the Wilcoxon test.
+
+Only the rows of each prefix's studied config (readers.studied_config) count: the configs
+of one prefix steer motifs of the same continuations, so pooling them would count one
+motif several times; the motifs of one config are disjoint sets of continuations.
 """
 
 from __future__ import annotations
@@ -19,12 +23,18 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.stats import wilcoxon
 
 from motif_discovery.clustering.metrics import contingency
 from motif_discovery.clustering.outputs import load_config_result
 from motif_discovery.data.prefixes import load_prefixes
-from motif_discovery.hypotheses.summary import OUT_DIR, bar_chart, stats, write_result
+from motif_discovery.hypotheses.readers import prefix_config, run_config
+from motif_discovery.hypotheses.summary import (
+    OUT_DIR,
+    bar_chart,
+    paired_test,
+    stats,
+    write_result,
+)
 from motif_discovery.utils.errors import InputError
 from motif_discovery.utils.io import read_json
 
@@ -42,27 +52,9 @@ def matched_clusters(rd: np.ndarray, km: np.ndarray) -> dict[int, int]:
     return {int(rd_ids[r]): int(km_ids[c]) for r, c in zip(rows, cols, strict=True)}
 
 
-def paired_test(a: list[float], b: list[float]) -> dict:
-    """Wilcoxon signed-rank of a - b (None when no difference is nonzero); the shares of
-    pairs with a > b and with a = b."""
-    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    out = {
-        "n": len(diff),
-        "share_higher": float(np.mean(diff > 0)) if len(diff) else None,
-        "share_tied": float(np.mean(diff == 0)) if len(diff) else None,
-        "mean_difference": float(diff.mean()) if len(diff) else None,
-        "wilcoxon_statistic": None,
-        "wilcoxon_p": None,
-    }
-    if np.any(diff != 0):
-        test = wilcoxon(diff)
-        out["wilcoxon_statistic"] = float(test.statistic)
-        out["wilcoxon_p"] = float(test.pvalue)
-    return out
-
-
 def prefix_pairs(run_dir: Path, output: dict) -> list[dict]:
-    """One entry per (config, selection, B, RD motif, control, score) with both usable."""
+    """One entry per (selection, B, RD motif, control, score) with both usable, of the
+    rows in `output` (the studied config's, see studied_rows)."""
     by_key: dict[tuple, dict] = {}
     for row in output["rows"]:
         key = (row["beta"], row["gamma"], row["selection"], row["B"], row["method"], row["motif"])
@@ -126,16 +118,32 @@ def target_movement(confusion: dict) -> list[dict]:
     return out
 
 
-def read_outputs(run_dir: Path) -> list[dict]:
-    """Stage 7c's per-prefix outputs, in the order of prefixes.jsonl."""
-    out = []
-    for row in load_prefixes(run_dir):
-        path = run_dir / STEERING_DIR / f"{row['prefix_id']}.json"
-        if path.is_file():
-            out.append(read_json(path))
-    if not out:
-        raise InputError(f"{run_dir / STEERING_DIR}: no stage 7c output; run stage 7 first")
+def studied_rows(output: dict, chosen: tuple[float, float] | None) -> dict:
+    """A 7c output with only the rows and RD confusion entries of config `chosen`."""
+
+    def keep(entries: list[dict]) -> list[dict]:
+        return [e for e in entries if (e["beta"], e["gamma"]) == chosen]
+
+    out = output | {"rows": keep(output["rows"])}
+    if output.get("confusion"):
+        out["confusion"] = output["confusion"] | {"RD": keep(output["confusion"].get("RD", []))}
     return out
+
+
+def read_outputs(run_dir: Path) -> list[dict]:
+    """Stage 7c's per-prefix outputs, in the order of prefixes.jsonl, each reduced to its
+    prefix's studied config (readers.prefix_config with the run's clustering.K_clamp)."""
+    paths = [run_dir / STEERING_DIR / f"{row['prefix_id']}.json" for row in load_prefixes(run_dir)]
+    outputs = [read_json(path) for path in paths if path.is_file()]
+    if not outputs:
+        raise InputError(f"{run_dir / STEERING_DIR}: no stage 7c output; run stage 7 first")
+    K_clamp = run_config(run_dir).K_clamp
+    return [
+        studied_rows(
+            out, prefix_config(run_dir, out["prefix_id"], K_clamp) if out["rows"] else None
+        )
+        for out in outputs
+    ]
 
 
 def run(run_dir: Path) -> dict:
@@ -191,6 +199,11 @@ def run(run_dir: Path) -> dict:
         "hypothesis": "H3: steering RD motifs' features moves their continuations more than "
         "random, Single-member or semantic-cluster (KM-Sem) features",
         "prefixes": [out["prefix_id"] for out in outputs if out["rows"]],
+        "configs": {
+            out["prefix_id"]: f"beta={out['rows'][0]['beta']!r},gamma={out['rows'][0]['gamma']!r}"
+            for out in outputs
+            if out["rows"]
+        },
         "by_method": by_method,
         "paired": paired,
         "pairs": pairs,

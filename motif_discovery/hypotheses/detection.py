@@ -13,7 +13,9 @@ and the leave-one-out AUROC of the score s_n = the correct rate of n's cluster w
 (sum_{m in k, m != n} c_m) / (|k| - 1) (unweighted; a singleton gets the rate of all other
 continuations), so a continuation's own label never scores it. Methods: RD, KM-S
 (semantic view only) and KM-A (attribution view only) at RD's K; the planted label kinds
-are given as references. H2 holds when RD's IG_norm and AUROC exceed KM-S's.
+are given as references. One row per prefix, at its studied config (readers.studied_config),
+so rows are independent: RD against each baseline is paired over prefixes (share higher,
+Wilcoxon). H2 holds when RD's IG_norm and AUROC exceed KM-S's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ from motif_discovery.hypotheses.readers import (
     run_config,
     toy_world,
 )
-from motif_discovery.hypotheses.summary import OUT_DIR, bar_chart, stats, write_result
+from motif_discovery.hypotheses.summary import (
+    OUT_DIR,
+    bar_chart,
+    paired_test,
+    stats,
+    write_result,
+)
 
 MEASURES = ("H_cond", "IG", "IG_norm", "AUROC")
 
@@ -79,7 +87,7 @@ def separation(correct: np.ndarray, assign: np.ndarray, w: np.ndarray) -> dict:
 
 
 def prefix_row(parts: Partitions, c: np.ndarray) -> dict:
-    """H2's figures of one prefix at one config; c: [N] 1/0/NaN."""
+    """H2's figures of one prefix at its studied config; c: [N] 1/0/NaN."""
     known = ~np.isnan(c)
     correct = c[known]
     p = parts.features.p.double().numpy()[known]
@@ -109,7 +117,8 @@ def prefix_row(parts: Partitions, c: np.ndarray) -> dict:
 
 
 def aggregate(rows: list[dict]) -> dict:
-    """Per method, each measure's stats over rows; RD's wins over each baseline."""
+    """Per method, each measure's stats over rows (one per prefix); RD paired with each
+    baseline over the prefixes where both are defined (paired_test)."""
     rows = [r for r in rows if r["methods"]]
     out: dict = {"methods": {}, "reference": {}, "RD_beats": {}}
     for method in METHODS:
@@ -125,15 +134,12 @@ def aggregate(rows: list[dict]) -> dict:
                 for r in rows
                 if r["methods"]["RD"][m] is not None and r["methods"][other][m] is not None
             ]
-            out["RD_beats"][other][m] = {
-                "share": float(np.mean([a > b for a, b in pairs])) if pairs else None,
-                "n": len(pairs),
-            }
+            out["RD_beats"][other][m] = paired_test([a for a, _ in pairs], [b for _, b in pairs])
     return out
 
 
 def run(run_dir: Path) -> dict:
-    """H2 over every eligible prefix config of the run; writes h2.json and h2.png."""
+    """H2 over the run's prefixes (one config each); writes h2.json and h2.png."""
     run_dir = Path(run_dir)
     settings = run_config(run_dir)
     world = toy_world(settings) if settings.labeler == "toy_world" else None
@@ -155,7 +161,7 @@ def run(run_dir: Path) -> dict:
         table = {**agg["methods"], **agg["reference"]}
         bar_chart(
             run_dir / OUT_DIR / "h2.png",
-            f"H2: separation of correct answers (mean over {len(rows)} prefix configs)",
+            f"H2: separation of correct answers (mean over {len(rows)} prefixes)",
             names,
             {m: [table[n][m]["mean"] for n in names] for m in ("IG_norm", "AUROC")},
             "IG / H(correct), leave-one-out AUROC",

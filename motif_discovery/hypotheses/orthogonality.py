@@ -1,7 +1,8 @@
 """H1, orthogonality: the semantic-only and attribution-only clusterings of a prefix carry
 different information.
 
-Per prefix and eligible config: ARI and NMI between KM-S (k-means on the semantic view e)
+Per prefix, at its studied config (readers.studied_config; one per prefix, so the rows
+are independent): ARI and NMI between KM-S (k-means on the semantic view e)
 and KM-A (k-means on the attribution view a), both at RD's K, and between RD and each of
 them; with planted labels, ARI and NMI of RD, KM-S and KM-A against every label kind.
 ARI and NMI are clustering/metrics.py's (NMI with the arithmetic-mean normalization,
@@ -21,7 +22,7 @@ PAIRS = (("KM-S", "KM-A"), ("RD", "KM-S"), ("RD", "KM-A"))
 
 
 def prefix_row(parts) -> dict:
-    """The figures of one prefix at one config."""
+    """The figures of one prefix at its studied config."""
     row = {"prefix_id": parts.prefix_id, "config": parts.config, "K": parts.K, "pairs": {}}
     for u, v in PAIRS:
         row["pairs"][f"{u} vs {v}"] = {
@@ -57,7 +58,7 @@ def aggregate(rows: list[dict]) -> dict:
 
 
 def run(run_dir: Path) -> dict:
-    """H1 over every eligible prefix config of the run; writes h1.json and h1.png."""
+    """H1 over the run's prefixes (one config each); writes h1.json and h1.png."""
     run_dir = Path(run_dir)
     config = run_config(run_dir)
     rows = [prefix_row(parts) for parts in partitions(run_dir, config)]
@@ -79,7 +80,7 @@ def run(run_dir: Path) -> dict:
                 series[metric] += [agg["labels"][kind][m][metric]["mean"] for m in METHODS]
         bar_chart(
             run_dir / OUT_DIR / "h1.png",
-            f"H1: agreement between clusterings (mean over {len(rows)} prefix configs)",
+            f"H1: agreement between clusterings (mean over {len(rows)} prefixes)",
             pairs,
             series,
             "score",

@@ -1,7 +1,11 @@
-"""What the hypotheses experiments read of a run: its config, its prefixes, and per eligible
-stage-5 config the partitions of RD, KM-S (semantic view only) and KM-A (attribution view
-only, both at RD's K) beside the features' planted labels and each continuation's
-correctness."""
+"""What the hypotheses experiments read of a run: its config, its prefixes, and per prefix
+the partitions of RD, KM-S (semantic view only) and KM-A (attribution view only, both at
+RD's K) at the prefix's studied config (studied_config) beside the features' planted labels
+and each continuation's correctness.
+
+One config per prefix: the configs of one prefix cluster the same continuations, so
+figures of several configs of a prefix are not independent; every test and share is over
+prefixes (H1, H2) or over the motifs of the studied configs (H3)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motif_discovery.clustering.outputs import eligible_results, prefix_dir
+from motif_discovery.clustering.outputs import grid_configs, load_config_result, prefix_dir
 from motif_discovery.data.prefixes import load_prefixes
 from motif_discovery.embedding.features import FeatureSet, load_features
 from motif_discovery.embedding.labels import CORRECT_KIND, CORRECT_NAME, world_path
@@ -58,7 +62,7 @@ def toy_world(settings: RunSettings) -> World:
 
 @dataclass
 class Partitions:
-    """One prefix at one eligible (beta, gamma): each method's assignment over the same N
+    """One prefix at its studied (beta, gamma): each method's assignment over the same N
     continuations, the features (labels, texts, P_n) and the prefix text."""
 
     prefix_id: str
@@ -74,43 +78,76 @@ class Partitions:
         return f"beta={self.beta!r},gamma={self.gamma!r}"
 
 
+def centre_distance(value: float, grid: list[float]) -> float:
+    """|rank of value - middle rank| in the sorted distinct grid values (0 at the middle)."""
+    return abs(grid.index(value) - (len(grid) - 1) / 2)
+
+
+def studied_config(
+    grid: list[tuple[float, float, int]], K_clamp: int
+) -> tuple[float, float] | None:
+    """The one (beta, gamma) of a prefix the experiments study, of its stage-5 configs
+    `grid` ((beta, gamma, K)): among the eligible ones (1 < K <= K_clamp) the nearest to the
+    grid's centre in grid steps, d = |i - (n_beta - 1)/2| + |j - (n_gamma - 1)/2| (i, j: the
+    ranks of its beta and gamma among the grid's), ties to the larger beta, then the larger
+    gamma. A run of one config (clustering.beta and gamma single numbers): that config when
+    eligible. None: no eligible config."""
+    betas = sorted({b for b, _, _ in grid})
+    gammas = sorted({g for _, g, _ in grid})
+    eligible = [(b, g) for b, g, K in grid if 1 < K <= K_clamp]
+    if not eligible:
+        return None
+    return min(
+        eligible,
+        key=lambda c: (centre_distance(c[0], betas) + centre_distance(c[1], gammas), -c[0], -c[1]),
+    )
+
+
+def prefix_config(run_dir: Path, prefix_id: str, K_clamp: int) -> tuple[float, float] | None:
+    """studied_config of one prefix's stage-5 grid (summary.json)."""
+    return studied_config(grid_configs(run_dir, prefix_id), K_clamp)
+
+
 def partitions(run_dir: Path, config: RunSettings) -> list[Partitions]:
-    """Every prefix's eligible configs (1 < K <= clustering.K_clamp) with the single-view
-    baselines present; a prefix without stage-5 output is skipped."""
+    """Per prefix its studied config (prefix_config) with the single-view baselines present;
+    a prefix without stage-5 output or without an eligible config is skipped."""
     run_dir = Path(run_dir)
     out = []
     for row in load_prefixes(run_dir):
         prefix_id = row["prefix_id"]
         if not (prefix_dir(run_dir, prefix_id) / "summary.json").is_file():
             continue
+        chosen = prefix_config(run_dir, prefix_id, config.K_clamp)
+        if chosen is None:
+            continue
         features = load_features(run_dir / FEATURES_DIR, prefix_id)
-        for result in eligible_results(run_dir, prefix_id, config.K_clamp):
-            baselines = result.record.get("baseline_assign", {})
-            missing = [m for m in SINGLE_VIEW if m not in baselines]
-            if missing:
-                raise InputError(
-                    f"{prefix_dir(run_dir, prefix_id)}/{result.name}.json: baseline_assign "
-                    f"lacks {missing}; rerun stage 5 with them in clustering.baselines"
-                )
-            assign = {"RD": result.assign.numpy()}
-            assign |= {m: np.asarray(baselines[m]) for m in SINGLE_VIEW}
-            for method, values in assign.items():
-                if len(values) != features.n:
-                    raise InputError(
-                        f"{prefix_dir(run_dir, prefix_id)}/{result.name}.json: {method} has "
-                        f"{len(values)} assignments, the features {features.n}"
-                    )
-            out.append(
-                Partitions(
-                    prefix_id,
-                    row.get("text", ""),
-                    result.beta,
-                    result.gamma,
-                    result.K,
-                    assign,
-                    features,
-                )
+        result = load_config_result(run_dir, prefix_id, *chosen)
+        baselines = result.record.get("baseline_assign", {})
+        missing = [m for m in SINGLE_VIEW if m not in baselines]
+        if missing:
+            raise InputError(
+                f"{prefix_dir(run_dir, prefix_id)}/{result.name}.json: baseline_assign "
+                f"lacks {missing}; rerun stage 5 with them in clustering.baselines"
             )
+        assign = {"RD": result.assign.numpy()}
+        assign |= {m: np.asarray(baselines[m]) for m in SINGLE_VIEW}
+        for method, values in assign.items():
+            if len(values) != features.n:
+                raise InputError(
+                    f"{prefix_dir(run_dir, prefix_id)}/{result.name}.json: {method} has "
+                    f"{len(values)} assignments, the features {features.n}"
+                )
+        out.append(
+            Partitions(
+                prefix_id,
+                row.get("text", ""),
+                result.beta,
+                result.gamma,
+                result.K,
+                assign,
+                features,
+            )
+        )
     return out
 
 

@@ -1,5 +1,6 @@
-"""Aggregates and figures the three experiments share: mean/min/max over prefixes, a bar
-chart PNG, the JSON and PNG written under `<run_dir>/hypotheses/`."""
+"""Aggregates and figures the three experiments share: mean/min/max over prefixes, the
+paired Wilcoxon test, a bar chart PNG, the JSON and PNG written under
+`<run_dir>/hypotheses/`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import wilcoxon
 
 from motif_discovery.utils.io import write_json
 from motif_discovery.visualization.static import new_figure, save_png
@@ -27,6 +29,26 @@ def stats(values: Iterable[float | None]) -> dict:
         "max": float(found.max()),
         "n": len(found),
     }
+
+
+def paired_test(a: Sequence[float], b: Sequence[float]) -> dict:
+    """Wilcoxon signed-rank test (scipy, two-sided) of the pairs' differences a - b (None
+    when no difference is nonzero); the shares of pairs with a > b and with a = b, the mean
+    difference and the number of pairs n. The pairs must be independent units."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    out = {
+        "n": len(diff),
+        "share_higher": float(np.mean(diff > 0)) if len(diff) else None,
+        "share_tied": float(np.mean(diff == 0)) if len(diff) else None,
+        "mean_difference": float(diff.mean()) if len(diff) else None,
+        "wilcoxon_statistic": None,
+        "wilcoxon_p": None,
+    }
+    if np.any(diff != 0):
+        test = wilcoxon(diff)
+        out["wilcoxon_statistic"] = float(test.statistic)
+        out["wilcoxon_p"] = float(test.pvalue)
+    return out
 
 
 def bar_chart(

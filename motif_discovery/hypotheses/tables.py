@@ -10,7 +10,7 @@ def fmt(value: float | None) -> str:
 
 def h1_table(h1: dict) -> list[str]:
     """Mean ARI and NMI of each pair of clusterings."""
-    lines = [f"H1 orthogonality (mean over {len(h1['rows'])} prefix configs)   ARI    NMI"]
+    lines = [f"H1 orthogonality (mean over {len(h1['rows'])} prefixes)          ARI    NMI"]
     for pair, scores in sorted(h1["aggregate"]["pairs"].items()):
         lines.append(f"  {pair:<42} {fmt(scores['ARI']['mean'])}  {fmt(scores['NMI']['mean'])}")
     return lines
@@ -22,6 +22,14 @@ def h2_table(h2: dict) -> list[str]:
     for method, scores in h2["aggregate"]["methods"].items():
         lines.append(
             f"  {method:<42} {fmt(scores['IG_norm']['mean'])}    {fmt(scores['AUROC']['mean'])}"
+        )
+    lines.append("  RD paired over prefixes (IG/H(C))           higher  tied  Wilcoxon p")
+    for other, scores in h2["aggregate"]["RD_beats"].items():
+        row = scores["IG_norm"]
+        name = f"vs {other} (n={row['n']})"
+        lines.append(
+            f"  {name:<42} {fmt(row['share_higher'])}  {fmt(row['share_tied'])}"
+            f"  {fmt(row['wilcoxon_p'])}"
         )
     return lines
 

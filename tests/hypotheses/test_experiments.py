@@ -1,6 +1,7 @@
 """H1-H3 on the small toy-world run (stages 1-8), checked against independent
 computations on the files: sklearn ARI/NMI, a brute-force conditional entropy and pairwise
-AUROC, scipy's Wilcoxon on the 7c rows."""
+AUROC, scipy's Wilcoxon on the 7c rows; and on a copy given a second stage-5 config per
+prefix (a grid), that only one config per prefix counts."""
 
 import json
 import math
@@ -14,6 +15,7 @@ from scipy.stats import wilcoxon
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from motif_discovery.hypotheses import causal, detection, orthogonality
+from motif_discovery.hypotheses.readers import studied_config
 from motif_discovery.toy_world.grammar import load_world
 from motif_discovery.toy_world.labels import label
 from tests.toy_run import REPO
@@ -26,8 +28,9 @@ def results(toy_world_run, tmp_path_factory):
     return run_dir, orthogonality.run(run_dir), detection.run(run_dir), causal.run(run_dir)
 
 
-def stage5_records(run_dir: Path) -> list[tuple[str, dict, dict]]:
-    """(prefix id, grid record, features json) of every config with 1 < K <= 10."""
+def stage5_records(run_dir: Path, beta: float | None = None) -> list[tuple[str, dict, dict]]:
+    """(prefix id, grid record, features json) of every config with 1 < K <= 10 (and the
+    given beta)."""
     out = []
     for folder in sorted((run_dir / "5_gaussian_clustering").iterdir()):
         if not folder.is_dir():
@@ -37,7 +40,7 @@ def stage5_records(run_dir: Path) -> list[tuple[str, dict, dict]]:
             if path.name.startswith("beta_path"):
                 continue
             record = json.loads(path.read_text())
-            if 1 < record["K"] <= 10:
+            if 1 < record["K"] <= 10 and beta in (None, record["beta"]):
                 out.append((folder.name, record, features))
     return out
 
@@ -120,12 +123,13 @@ def test_h2_matches_brute_force(results, one_thread):
     assert (run_dir / "hypotheses/h2.png").stat().st_size > 0
 
 
-def test_h3_matches_scipy_on_the_7c_rows(results, one_thread):
-    run_dir, _, _, h3 = results
+def check_h3(run_dir: Path, h3: dict, beta: float | None = None) -> None:
+    """h3's paired tests and means against scipy/numpy on the 7c rows (of `beta`)."""
     rows = []
     for path in sorted((run_dir / "7_validation/7c").glob("*.json")):
         output = json.loads(path.read_text())
         rows += [r | {"prefix_id": output["prefix_id"]} for r in output["rows"]]
+    rows = [r for r in rows if beta in (None, r["beta"])]
     assert rows
     fields = ("prefix_id", "beta", "gamma", "selection", "B", "method", "motif")
     usable = {tuple(r[k] for k in fields): r for r in rows if r["usable"]}
@@ -146,6 +150,8 @@ def test_h3_matches_scipy_on_the_7c_rows(results, one_thread):
         assert entry["share_higher"] == pytest.approx(np.mean(diff > 0))
         if np.any(diff != 0):
             assert entry["wilcoxon_p"] == pytest.approx(wilcoxon(a, b).pvalue)
+    for entry in h3["pairs"]:
+        assert beta in (None, entry["beta"])
     by_method = {(r["method"], r["selection"], r["B"]): r for r in h3["by_method"]}
     for (method, selection, B), entry in by_method.items():
         values = [
@@ -156,3 +162,85 @@ def test_h3_matches_scipy_on_the_7c_rows(results, one_thread):
         if values:
             assert entry["spearman"]["mean"] == pytest.approx(np.mean(values))
     assert (run_dir / "hypotheses/h3.png").stat().st_size > 0
+
+
+def test_h3_matches_scipy_on_the_7c_rows(results, one_thread):
+    run_dir, _, _, h3 = results
+    check_h3(run_dir, h3)
+
+
+@pytest.mark.parametrize(
+    ("Ks", "expected"),
+    [
+        ({}, (1.0, 0.5)),  # nearest the centre (ranks 1.5, 2): beta 0.75 or 1.0, the larger
+        ({(1.0, 0.5): 1}, (0.75, 0.5)),
+        ({(1.0, 0.5): 1, (0.75, 0.5): 12}, (1.25, 0.5)),  # K > K_clamp is not eligible
+        ({(b, g): 1 for b in (0.75, 1.0, 1.25) for g in (0.3, 0.5, 0.7)}, (0.5, 0.5)),
+    ],
+)
+def test_studied_config_is_the_eligible_one_nearest_the_grid_centre(Ks, expected):
+    grid = [
+        (b, g, Ks.get((b, g), 3)) for b in (0.5, 0.75, 1.0, 1.25) for g in (0.1, 0.3, 0.5, 0.7, 0.9)
+    ]
+    assert studied_config(grid, K_clamp=10) == expected
+    assert studied_config([(2.0, 0.5, 4)], K_clamp=10) == (2.0, 0.5)
+    assert studied_config([(2.0, 0.5, 1)], K_clamp=10) is None
+
+
+@pytest.fixture(scope="module")
+def grid_run(toy_world_run, tmp_path_factory):
+    """A copy of the small run where every prefix also has config beta = 2.0 (gamma 0.5):
+    the same stage-5 result, its 7c rows with the correlations negated."""
+    run_dir = tmp_path_factory.mktemp("grid") / "run"
+    shutil.copytree(toy_world_run[0], run_dir)
+    for folder in (run_dir / "5_gaussian_clustering").iterdir():
+        if not folder.is_dir():
+            continue
+        summary = json.loads((folder / "summary.json").read_text())
+        (entry,) = summary["configs"]
+        summary["configs"].append(entry | {"beta": 2.0})
+        (folder / "summary.json").write_text(json.dumps(summary))
+        stem = f"beta{entry['beta']!r}_gamma{entry['gamma']!r}"
+        record = json.loads((folder / f"{stem}.json").read_text())
+        (folder / f"beta2.0_gamma{entry['gamma']!r}.json").write_text(
+            json.dumps(record | {"beta": 2.0})
+        )
+        shutil.copy(
+            folder / f"{stem}.safetensors", folder / f"beta2.0_gamma{entry['gamma']!r}.safetensors"
+        )
+    for path in (run_dir / "7_validation/7c").glob("*.json"):
+        output = json.loads(path.read_text())
+        flipped = [
+            r | {"beta": 2.0, "spearman": -r["spearman"], "pearson": -r["pearson"]}
+            if r["usable"]
+            else r | {"beta": 2.0}
+            for r in output["rows"]
+        ]
+        output["rows"] += flipped
+        if output.get("confusion"):
+            output["confusion"]["RD"] += [e | {"beta": 2.0} for e in output["confusion"]["RD"]]
+        path.write_text(json.dumps(output))
+    return run_dir
+
+
+def test_one_config_per_prefix_of_a_grid(results, grid_run, one_thread):
+    """Configs of one prefix cluster the same continuations: only the studied one (beta 2.0,
+    the larger of the two nearest the centre) counts, so H1/H2 have one row per prefix and
+    H3's pairs are the motifs of one config."""
+    _, h1_one, h2_one, h3_one = results
+    h1, h2, h3 = orthogonality.run(grid_run), detection.run(grid_run), causal.run(grid_run)
+    prefixes = [p for p, _, _ in stage5_records(grid_run, beta=2.0)]
+    for h in (h1, h2):
+        assert [r["prefix_id"] for r in h["rows"]] == prefixes
+        assert all(r["config"] == "beta=2.0,gamma=0.5" for r in h["rows"])
+    assert h1["aggregate"] == h1_one["aggregate"]  # same partitions, counted once
+    assert h2["aggregate"] == h2_one["aggregate"]
+    for other, scores in h2["aggregate"]["RD_beats"].items():
+        rd = [r["methods"]["RD"]["IG_norm"] for r in h2["rows"]]
+        base = [r["methods"][other]["IG_norm"] for r in h2["rows"]]
+        assert scores["IG_norm"]["n"] == len(prefixes)
+        assert scores["IG_norm"]["share_higher"] == pytest.approx(np.mean(np.greater(rd, base)))
+    check_h3(grid_run, h3, beta=2.0)
+    assert [p["n"] for p in h3["paired"]] == [p["n"] for p in h3_one["paired"]]
+    movement = h3["target_movement"]["motifs"]
+    assert len(movement) == len(h3_one["target_movement"]["motifs"])
