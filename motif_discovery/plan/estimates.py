@@ -1,4 +1,4 @@
-"""Time estimates per prefix: the toy world's measured work scaled by FLOPs (estimates only).
+"""Time estimates per prefix: measured work scaled by FLOPs or by size (estimates only).
 
 Measured on the toy world (configs/toy_world.json, 8 prefixes, N = 500):
 `TOY_SECONDS` are each stage's seconds per prefix (benchmarks/bench_pipeline.py ->
@@ -14,9 +14,21 @@ them) over S sequences of T = context + sampling.max_new_tokens tokens costs
 with c = 2 for a forward pass, 6 for forward + backward; R the assumed throughput and B the
 assumed memory bandwidth of the device (decoding reads all weights once per generated
 token of a call). The toy world's own seconds are the floor: the per-call and per-row
-overheads that do not scale with the model. Stages without a model (5, 6, 8) scale the toy
-world's seconds by N / 500, by the number of (beta, gamma) configs and, for stage 5, by the
-feature dimension d_e + d_a.
+overheads that do not scale with the model.
+
+Stages 5 and 8 (no model, one CPU thread) scale `SYN_SECONDS`, CPU seconds per prefix
+measured on real-shaped synthetic data (configs/synthetic.json: N_0 = 500, d_e = 768, d_a = 8192, the default grid
+of 20 configs + 5 beta paths, every default baseline; benchmarks/plan_cpu_stages.py ->
+benchmarks/results/plan_cpu_stages.json). With R results per prefix (grid configs + beta
+paths; R_0 = 25):
+
+    t_5 = max(toy_5 N / N_0,  syn_5 x N (d_e + d_a) / (N_0 (768 + 8192)) x R / R_0)
+    t_8 = max(toy_8 N / N_0,  tsne x N / N_0 + (syn_8 - tsne) / R_0 x R)
+
+(stage 5's fits, E-steps and baselines are linear in N and the feature dimension and run
+per result; stage 8's t-SNE runs once per view and prefix, its figures per result; the
+toy world's seconds, 1 config + 1 path, are the floor). Stages 1 and 6 scale the toy
+world's seconds by N / 500 and (6) by the number of grid configs (the toy world runs 1).
 """
 
 from __future__ import annotations
@@ -41,7 +53,14 @@ TOY_WORK = {  # per prefix, toy world
 }
 TOY_N = 500
 TOY_CONFIGS = 1  # beta = 1.0, gamma = 0.5
-TOY_DIMS = 384 + 916  # d_e (all-MiniLM-L6-v2) + d_a (mean sources per prefix)
+SYN_SECONDS = {  # CPU seconds per prefix, real-shaped synthetic data on one thread
+    "5_gaussian_clustering": 14.641,
+    "8_visualization": 33.686,
+}
+SYN_TSNE = 4.757  # of SYN_SECONDS["8_visualization"]: the t-SNE of both views
+SYN_N = 500
+SYN_DIMS = 768 + 8192  # d_e + d_a
+SYN_RESULTS = 20 + 5  # grid configs + beta paths
 
 
 @dataclass(frozen=True)
@@ -80,9 +99,20 @@ def model_seconds(
     return max(TOY_SECONDS[stage], flops / device.flops, weight_reads / device.bandwidth)
 
 
-def cpu_seconds(stage: str, n: int, configs: int, dims: int | None) -> float:
-    """The toy world's seconds of a model-free stage scaled by N, configs and dimension."""
-    scale = n / TOY_N * configs / TOY_CONFIGS
-    if dims is not None:
-        scale *= dims / TOY_DIMS
-    return TOY_SECONDS[stage] * scale
+def cpu_seconds(stage: str, n: int, configs: int) -> float:
+    """The toy world's seconds of a model-free stage scaled by N and configs."""
+    return TOY_SECONDS[stage] * n / TOY_N * configs / TOY_CONFIGS
+
+
+def clustering_seconds(n: int, dims: int | None, results: int) -> float:
+    """t_5 (module docstring); dims = d_e + d_a, None when unknown (taken as measured)."""
+    scale = n / SYN_N * results / SYN_RESULTS * ((dims or SYN_DIMS) / SYN_DIMS)
+    floor = TOY_SECONDS["5_gaussian_clustering"] * n / TOY_N
+    return max(floor, SYN_SECONDS["5_gaussian_clustering"] * scale)
+
+
+def visualization_seconds(n: int, results: int) -> float:
+    """t_8 (module docstring): t-SNE by N, the figures by results."""
+    per_result = (SYN_SECONDS["8_visualization"] - SYN_TSNE) / SYN_RESULTS
+    floor = TOY_SECONDS["8_visualization"] * n / TOY_N
+    return max(floor, SYN_TSNE * n / SYN_N + per_result * results)

@@ -1,7 +1,7 @@
 """The plan of a run (`run_pipeline.sh --dry-run [--json]`): per stage the artifacts it writes,
 the models it loads with their memory, and estimated time per prefix and in total. Loads no
 weights and imports no torch: sizes come from config.json files or a table (plan.sizes),
-times from the toy world's measured work scaled by FLOPs (plan.estimates).
+times from measured work scaled by FLOPs or by size (plan.estimates).
 
 Memory is the weights' (parameters x bytes of their dtype; activations are extra); with
 the vLLM backend stage 2 also reserves sampling.vllm.gpu_memory_utilization of the GPU
@@ -16,7 +16,15 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from motif_discovery.model.paths import local_path
-from motif_discovery.plan.estimates import CPU, GPU, TOY_WORK, cpu_seconds, model_seconds
+from motif_discovery.plan.estimates import (
+    CPU,
+    GPU,
+    TOY_WORK,
+    clustering_seconds,
+    cpu_seconds,
+    model_seconds,
+    visualization_seconds,
+)
 from motif_discovery.plan.sizes import BYTES, Size, model_size, transcoder_size
 from motif_discovery.utils.config import Config
 
@@ -81,27 +89,28 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
-def grid_configs(config: Config) -> tuple[int, list[str]]:
-    """The number of (beta, gamma) results per prefix and stage 5's files."""
+def grid_results(config: Config) -> tuple[int, int, list[str]]:
+    """Stage 5's results per prefix: grid configs (beta x gamma; none with beta = "path"),
+    beta paths (one per gamma, with beta = "path" or clustering.beta_path), and its files."""
     clustering = config.clustering
     gammas = clustering.gamma if isinstance(clustering.gamma, list) else [clustering.gamma]
     files = []
-    if clustering.beta == "path":
-        count = len(gammas)
-    else:
+    count = 0
+    if clustering.beta != "path":
         betas = clustering.beta if isinstance(clustering.beta, list) else [clustering.beta]
         count = len(betas) * len(gammas)
         files.append(
             f"5_gaussian_clustering/<prefix_id>/beta<b>_gamma<g>.{{json,safetensors}} "
             f"({plural(count, 'config')})"
         )
-    if clustering.beta == "path" or clustering.beta_path:
+    paths = len(gammas) if clustering.beta == "path" or clustering.beta_path else 0
+    if paths:
         files.append(
             f"5_gaussian_clustering/<prefix_id>/beta_path_gamma<g>.{{json,safetensors}} "
-            f"({plural(len(gammas), 'path')})"
+            f"({plural(paths, 'path')})"
         )
     files.append("5_gaussian_clustering/<prefix_id>/summary.json")
-    return count, files
+    return count, paths, files
 
 
 def model_row(kind: str, name: str, size: Size, dtype: str) -> dict[str, Any]:
@@ -158,7 +167,7 @@ def build_plan(config: Config, stages: Sequence[StageLike], config_path: str) ->
     P = lm.params
     Pt = tc.params or 0
     replaced = min(config.validation.replacement_continuations, n)
-    configs, clustering_files = grid_configs(config)
+    configs, paths, clustering_files = grid_results(config)
     d_a = (
         None
         if lm.layers is None
@@ -166,6 +175,8 @@ def build_plan(config: Config, stages: Sequence[StageLike], config_path: str) ->
         + (lm.layers + 1) * round(TOY_WORK["context_tokens"])
     )
     d_e = emb.d_model
+    if synthetic:
+        d_a, d_e = config.synthetic.d_a, config.synthetic.d_e
     dims = None if d_a is None or d_e is None else d_a + d_e
     flops = {
         "2_branch_sampling": None if P is None else 2 * P * (drawn * new + n * tokens),
@@ -186,11 +197,13 @@ def build_plan(config: Config, stages: Sequence[StageLike], config_path: str) ->
         if stage.name in flops:
             seconds = model_seconds(stage.name, flops[stage.name], reads.get(stage.name, 0), device)
         elif stage.name == "5_gaussian_clustering":
-            seconds = cpu_seconds(stage.name, n, configs, dims)
-        elif stage.name in ("6_semantic_graphs", "8_visualization"):
-            seconds = cpu_seconds(stage.name, n, configs, None)
+            seconds = clustering_seconds(n, dims, configs + paths)
+        elif stage.name == "8_visualization":
+            seconds = visualization_seconds(n, configs + paths)
+        elif stage.name == "6_semantic_graphs":
+            seconds = cpu_seconds(stage.name, n, configs)
         elif stage.name == "1_data_preparation":
-            seconds = cpu_seconds(stage.name, n, 1, None)
+            seconds = cpu_seconds(stage.name, n, 1)
         else:
             seconds = None
         rows.append(
@@ -237,8 +250,10 @@ def build_plan(config: Config, stages: Sequence[StageLike], config_path: str) ->
             "gpu_memory_gb": GPU_MEMORY_GB,
             "tokens_per_sequence": tokens,
             "formula": "per prefix: max(toy-world seconds, c x params x sequences x tokens / "
-            "throughput, weight reads / bandwidth); c = 2 forward, 6 forward + backward "
-            "(docs/real_models.md)",
+            "throughput, weight reads / bandwidth); c = 2 forward, 6 forward + backward; "
+            "stages 5 and 8 (one CPU thread): measured on synthetic data (N = 500, "
+            "d_e + d_a = 8960, 20 configs + 5 beta paths), 5 scaled by N (d_e + d_a) and "
+            "results, 8 by N (t-SNE) and results (docs/real_models.md)",
         },
         "warnings": warnings,
     }

@@ -207,3 +207,50 @@ def test_the_toy_world_figures_are_the_benchmarks():
     work = json.loads((results / "plan_work_toy_world.json").read_text())
     assert work["prefixes"] == 8
     assert {key: work[key] for key in TOY_WORK} == TOY_WORK
+
+
+def test_the_cpu_stage_figures_are_the_benchmark():
+    from motif_discovery.plan import estimates
+
+    bench = json.loads((REPO / "benchmarks" / "results" / "plan_cpu_stages.json").read_text())
+    assert bench["threads"] == 1 and bench["n"] == estimates.SYN_N
+    assert bench["d_e"] + bench["d_a"] == estimates.SYN_DIMS
+    assert bench["grid_configs"] + bench["beta_paths"] == estimates.SYN_RESULTS
+    stages = bench["stages"]
+    assert {name: stages[name]["per_prefix_cpu_s"] for name in stages} == estimates.SYN_SECONDS
+    assert stages["8_visualization"]["tsne_per_prefix_cpu_s"] == estimates.SYN_TSNE
+
+
+def stage_seconds(plan: dict) -> dict[str, float]:
+    return {s["name"]: s["seconds_per_prefix"] for s in plan["stages"]}
+
+
+def test_the_synthetic_plan_gives_the_measured_seconds(capsys):
+    bench = json.loads((REPO / "benchmarks" / "results" / "plan_cpu_stages.json").read_text())
+    plan = stage_seconds(plan_of(capsys, "--config", str(REPO / "configs" / "synthetic.json")))
+    for name, measured in bench["stages"].items():
+        assert plan[name] == pytest.approx(measured["per_prefix_cpu_s"])
+
+
+def test_stage_5_scales_with_n_dims_and_results_stage_8_with_n_and_results(capsys):
+    bench = json.loads((REPO / "benchmarks" / "results" / "plan_cpu_stages.json").read_text())
+    t5 = bench["stages"]["5_gaussian_clustering"]["per_prefix_cpu_s"]
+    t8 = bench["stages"]["8_visualization"]["per_prefix_cpu_s"]
+    tsne = bench["stages"]["8_visualization"]["tsne_per_prefix_cpu_s"]
+    synthetic = str(REPO / "configs" / "synthetic.json")
+    # N x 2, d_a 8192 -> 17152 (d_e + d_a doubles), grid 4 x 5 -> 2 x 5 (results 25 -> 15);
+    # both above the toy world's floor (its seconds x N / 500)
+    args = ["--set", "synthetic.n=1000", "--set", "synthetic.d_a=17152"]
+    args += ["--set", "clustering.beta=[0.5, 1.0]"]
+    plan = stage_seconds(plan_of(capsys, "--config", synthetic, *args))
+    assert plan["5_gaussian_clustering"] == pytest.approx(t5 * 2 * 2 * 15 / 25)
+    assert plan["8_visualization"] == pytest.approx(tsne * 2 + (t8 - tsne) * 15 / 25)
+
+
+def test_the_toy_world_seconds_are_the_floor_of_stages_5_and_8(capsys):
+    from motif_discovery.plan.estimates import TOY_SECONDS
+
+    plan = stage_seconds(plan_of(capsys, "--config", str(REPO / "configs" / "toy_world.json")))
+    # 1 config + 1 path on d_e + d_a = 1300: the scaled terms fall below the toy world's own
+    for name in ("5_gaussian_clustering", "8_visualization"):
+        assert plan[name] == pytest.approx(TOY_SECONDS[name])
