@@ -8,22 +8,13 @@ import pytest
 
 from motif_discovery.hypotheses import causal, detection
 from motif_discovery.hypotheses.experiments import run_all
-from motif_discovery.utils.config import load_config, to_dict
 from motif_discovery.utils.errors import InputError
-from motif_discovery.utils.io import write_json
-from tests.toy_run import REPO, SMALL
 
 
 @pytest.fixture
 def stage5_copy(toy_stage5_run, tmp_path):
-    """A copy of the stages 1-5 run with the config.resolved.json a stage script writes
-    (the in-process fixture writes none)."""
     run_dir = tmp_path / "run"
     shutil.copytree(toy_stage5_run, run_dir)
-    resolved = run_dir / "config.resolved.json"
-    if not resolved.is_file():
-        config = load_config(REPO / "configs" / "toy_world.json", SMALL)
-        write_json(resolved, to_dict(config))
     return run_dir
 
 
