@@ -1,20 +1,25 @@
 """Stages 5 and 8 per prefix on real-shaped data; prints one JSON object (the dry run's time
 estimates of the model-free stages scale these: motif_discovery/plan/estimates.py).
 
-    python benchmarks/plan_cpu_stages.py [--run-dir /tmp/plan_cpu_stages] [--set key=value ...]
+    python benchmarks/plan_cpu_stages.py [--run-dir DIR] [--setting S] [--set key=value ...]
+
+benchmarks/results/plan_cpu_stages.json: `--setting realistic` (the dry run's source);
+plan_cpu_stages_crossed.json: the config's own setting, crossed (8 motifs at most).
 
 Runs the synthetic pipeline (`configs/synthetic.json`: N = 500, d_e = 768, d_a = 8192, 2
 prefixes, the default 20-config grid with the beta path of each of its 5 gammas and every
-default baseline) stage by stage (`--only 4`, `--only 5`, `--only 8`) in a fresh run
-directory (removed first), on one thread (OMP_NUM_THREADS = MKL_NUM_THREADS = 1; stages 5
-and 8 also pin their work to one thread). Per stage: its own wall seconds (manifest.json)
-and each prefix's (`<prefix> done in <s> s` in logs/<stage>.log); and its own CPU seconds:
-the CPU seconds of the stage's process minus those of the same command run again, which
-skips every prefix (imports, checks, stage 8's index). On a shared machine the wall
-seconds grow with the load; the CPU seconds are what one idle core takes. Then, to split
-stage 8 into its t-SNE (once per view and prefix) and its per-result figures, times the
-t-SNE of both views of every prefix as stage 8 computes them (wall and CPU). The load
-average before and after.
+default baseline; `--setting realistic`: the generator's heavy-tailed setting with 15
+planted motifs, where the grid finds K up to 41-50) stage by stage (`--only 4` or the
+generator's script, `--only 5`, `--only 8`) in a fresh run directory (removed first), on
+one thread (OMP_NUM_THREADS = MKL_NUM_THREADS = 1; stages 5 and 8 also pin their work to
+one thread). Per stage: its own wall seconds (manifest.json) and each prefix's
+(`<prefix> done in <s> s` in logs/<stage>.log); and its own CPU seconds: the CPU seconds
+of the stage's process minus those of the same command run again, which skips every
+prefix (imports, checks, stage 8's index). On a shared machine the wall seconds grow with
+the load; the CPU seconds are what one idle core takes. Then, to split stage 8 into its
+t-SNE (once per view and prefix) and its per-result figures, times the t-SNE of both
+views of every prefix as stage 8 computes them (wall and CPU); and lists each prefix's
+grid K (stage 5's cost grows with K). The load average before and after.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from motif_discovery.clustering.outputs import read_summary  # noqa: E402
 from motif_discovery.data.prefixes import load_prefixes  # noqa: E402
+from motif_discovery.data.synthetic import SETTINGS  # noqa: E402
 from motif_discovery.embedding.features import load_features  # noqa: E402
 from motif_discovery.plan.plan import grid_results  # noqa: E402
 from motif_discovery.utils.config import load_config  # noqa: E402
@@ -82,6 +89,7 @@ def main() -> None:
     parser.add_argument("--run-dir", type=Path, default=Path("/tmp/plan_cpu_stages"))
     parser.add_argument("--config", default="configs/synthetic.json")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--setting", choices=SETTINGS, help="the generator's (config's if unset)")
     args = parser.parse_args()
     config = load_config(REPO / args.config, args.set)
     shutil.rmtree(args.run_dir, ignore_errors=True)
@@ -91,7 +99,12 @@ def main() -> None:
         command += ["--set", item]
     load_before = os.getloadavg()
     start = time.time()
-    cpu = {number: run_cpu([*command, "--only", number]) for number in ("4", "5", "8")}
+    generate = [*command, "--only", "4"]
+    if args.setting:  # the generator's script, which takes the settings the config does not
+        generate = [sys.executable, "hypotheses_experiment/generate_data.py", *command[3:]]
+        generate += ["--setting", args.setting]
+    cpu = {"4": run_cpu(generate)}
+    cpu |= {number: run_cpu([*command, "--only", number]) for number in ("5", "8")}
     wall = time.time() - start
     manifest = json.loads((args.run_dir / "manifest.json").read_text())  # before the reruns
     rerun = {number: run_cpu([*command, "--only", number]) for number in ("5", "8")}
@@ -118,6 +131,7 @@ def main() -> None:
     out = {
         "config": args.config,
         "overrides": args.set,
+        "setting": args.setting or config.synthetic.setting,
         "threads": 1,
         "prefixes": len(prefixes),
         "n": config.synthetic.n,
@@ -125,6 +139,7 @@ def main() -> None:
         "d_a": config.synthetic.d_a,
         "grid_configs": grid,
         "beta_paths": paths,
+        "grid_K": {p: [c["K"] for c in read_summary(args.run_dir, p)["configs"]] for p in prefixes},
         "baselines": config.clustering.baselines,
         "stages": stages,
         "pipeline_wall_s": round(wall, 1),

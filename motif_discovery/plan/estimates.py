@@ -17,16 +17,18 @@ token of a call). The toy world's own seconds are the floor: the per-call and pe
 overheads that do not scale with the model.
 
 Stages 5 and 8 (no model, one CPU thread) scale `SYN_SECONDS`, CPU seconds per prefix
-measured on real-shaped synthetic data (configs/synthetic.json: N_0 = 500, d_e = 768, d_a = 8192, the default grid
-of 20 configs + 5 beta paths, every default baseline; benchmarks/plan_cpu_stages.py ->
-benchmarks/results/plan_cpu_stages.json). With R results per prefix (grid configs + beta
-paths; R_0 = 25):
+measured on real-shaped synthetic data (configs/synthetic.json with the generator's
+"realistic" setting, 15 planted motifs, grid K up to 50: N_0 = 500, d_e = 768, d_a = 8192,
+the default grid of 20 configs + 5 beta paths, every default baseline;
+benchmarks/plan_cpu_stages.py -> benchmarks/results/plan_cpu_stages.json). With R results
+per prefix (grid configs + beta paths; R_0 = 25):
 
     t_5 = max(toy_5 N / N_0,  syn_5 x N (d_e + d_a) / (N_0 (768 + 8192)) x R / R_0)
     t_8 = max(toy_8 N / N_0,  tsne x N / N_0 + (syn_8 - tsne) / R_0 x R)
 
 (stage 5's fits, E-steps and baselines are linear in N and the feature dimension and run
-per result; stage 8's t-SNE runs once per view and prefix, its figures per result; the
+per result; they also grow with K, so data with fewer motifs takes less: 14.6 s on the
+crossed setting, K <= 8, benchmarks/results/plan_cpu_stages_crossed.json; stage 8's t-SNE runs once per view and prefix, its figures per result; the
 toy world's seconds, 1 config + 1 path, are the floor). Stages 1 and 6 scale the toy
 world's seconds by N / 500 and (6) by the number of grid configs (the toy world runs 1).
 """
@@ -54,10 +56,10 @@ TOY_WORK = {  # per prefix, toy world
 TOY_N = 500
 TOY_CONFIGS = 1  # beta = 1.0, gamma = 0.5
 SYN_SECONDS = {  # CPU seconds per prefix, real-shaped synthetic data on one thread
-    "5_gaussian_clustering": 14.641,
-    "8_visualization": 33.686,
+    "5_gaussian_clustering": 25.771,
+    "8_visualization": 31.308,
 }
-SYN_TSNE = 4.757  # of SYN_SECONDS["8_visualization"]: the t-SNE of both views
+SYN_TSNE = 3.74  # of SYN_SECONDS["8_visualization"]: the t-SNE of both views
 SYN_N = 500
 SYN_DIMS = 768 + 8192  # d_e + d_a
 SYN_RESULTS = 20 + 5  # grid configs + beta paths
