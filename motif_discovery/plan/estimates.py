@@ -28,9 +28,10 @@ per prefix (grid configs + beta paths; R_0 = 25):
 
 (stage 5's fits, E-steps and baselines are linear in N and the feature dimension and run
 per result; they also grow with K, so data with fewer motifs takes less: 14.6 s on the
-crossed setting, K <= 8, benchmarks/results/plan_cpu_stages_crossed.json; stage 8's t-SNE runs once per view and prefix, its figures per result; the
-toy world's seconds, 1 config + 1 path, are the floor). Stages 1 and 6 scale the toy
-world's seconds by N / 500 and (6) by the number of grid configs (the toy world runs 1).
+crossed setting, K <= 8, benchmarks/results/plan_cpu_stages_crossed.json; stage 8's t-SNE
+runs once per view and prefix, its figures per result; the toy world's seconds, 1 config
++ 1 path, are the floor). Stages 1 and 6 scale the toy world's seconds by N / 500 and (6)
+by the number of grid configs (the toy world runs 1).
 """
 
 from __future__ import annotations
