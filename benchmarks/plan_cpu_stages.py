@@ -103,8 +103,8 @@ def main() -> None:
     if args.setting:  # the generator's script, which takes the settings the config does not
         generate = [sys.executable, "hypotheses_experiment/generate_data.py", *command[3:]]
         generate += ["--setting", args.setting]
-    cpu = {"4": run_cpu(generate)}
-    cpu |= {number: run_cpu([*command, "--only", number]) for number in ("5", "8")}
+    run_cpu(generate)
+    cpu = {number: run_cpu([*command, "--only", number]) for number in ("5", "8")}
     wall = time.time() - start
     manifest = json.loads((args.run_dir / "manifest.json").read_text())  # before the reruns
     rerun = {number: run_cpu([*command, "--only", number]) for number in ("5", "8")}
