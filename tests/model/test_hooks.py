@@ -21,10 +21,9 @@ def _one_thread(one_thread):
     yield
 
 
-@pytest.fixture(scope="module")
-def gemma() -> Gemma3ForCausalLM:
-    torch.manual_seed(0)
-    config = Gemma3TextConfig(
+def tiny_text_config(**extra) -> Gemma3TextConfig:
+    """The tiny Gemma 3 language model both fixtures build."""
+    return Gemma3TextConfig(
         vocab_size=64,
         hidden_size=32,
         intermediate_size=48,
@@ -33,15 +32,24 @@ def gemma() -> Gemma3ForCausalLM:
         num_key_value_heads=1,
         head_dim=16,
         sliding_window=4,
-        max_position_embeddings=64,
-        attn_implementation="eager",
+        **extra,
     )
-    model = Gemma3ForCausalLM(config).eval()
-    with torch.no_grad():  # random norm weights (zero-initialised ones would hide a mix-up)
+
+
+def random_norms(model: torch.nn.Module) -> torch.nn.Module:
+    """Random norm weights (zero-initialised ones would hide a mix-up); the model, in eval."""
+    with torch.no_grad():
         for name, param in model.named_parameters():
             if "norm" in name:
                 param.normal_(0.0, 0.5)
-    return model
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def gemma() -> Gemma3ForCausalLM:
+    torch.manual_seed(0)
+    config = tiny_text_config(max_position_embeddings=64, attn_implementation="eager")
+    return random_norms(Gemma3ForCausalLM(config))
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +59,7 @@ def gemma_multimodal():
     from transformers import Gemma3Config, Gemma3ForConditionalGeneration, SiglipVisionConfig
 
     torch.manual_seed(0)
-    text = Gemma3TextConfig(
-        vocab_size=64,
-        hidden_size=32,
-        intermediate_size=48,
-        num_hidden_layers=N_LAYERS,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=16,
-        sliding_window=4,
-    )
+    text = tiny_text_config()
     vision = SiglipVisionConfig(
         hidden_size=16,
         intermediate_size=32,
@@ -78,12 +77,7 @@ def gemma_multimodal():
         image_token_index=63,
     )
     config._attn_implementation = "eager"
-    model = Gemma3ForConditionalGeneration(config).eval()
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "norm" in name:
-                param.normal_(0.0, 0.5)
-    return model
+    return random_norms(Gemma3ForConditionalGeneration(config))
 
 
 def pick(which: str, request):
